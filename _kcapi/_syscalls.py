@@ -1,0 +1,102 @@
+"""The one layer that talks to the kernel.
+
+Every system call of the library goes through :data:`kernel`, an instance of
+:class:`Kernel`.  Each method makes exactly one system call (``send_all`` makes
+as few as the kernel allows), retries it when a signal interrupts it (EINTR)
+and lets any other failure propagate as ``OSError`` with its errno.  Fault
+injection tests replace :data:`kernel` with a subclass; callers must look it
+up as ``_syscalls.kernel`` at call time, never import the name.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from ._constants import AF_ALG, SOL_ALG
+
+T = TypeVar("T")
+
+Buffer = bytes | bytearray | memoryview
+
+
+def _retry(call: Callable[[], T]) -> T:
+    while True:
+        try:
+            return call()
+        except InterruptedError:
+            continue
+
+
+class Kernel:
+    """System calls on AF_ALG sockets, pipes and files."""
+
+    def socket(self) -> socket.socket:
+        """Create an AF_ALG socket (close-on-exec)."""
+        return _retry(lambda: socket.socket(AF_ALG, socket.SOCK_SEQPACKET, 0))
+
+    def bind(self, sock: socket.socket, kind: str, name: str) -> None:
+        """Bind ``sock`` to algorithm ``name`` of type ``kind`` ('hash', 'skcipher', ...)."""
+        _retry(lambda: sock.bind((kind, name)))
+
+    def setsockopt(self, sock: socket.socket, option: int, value: bytes | None, length: int = 0) -> None:
+        """``setsockopt(SOL_ALG, option, ...)``: a buffer, or ``None`` with a length."""
+        if value is None:
+            _retry(lambda: sock.setsockopt(SOL_ALG, option, None, length))
+        else:
+            _retry(lambda: sock.setsockopt(SOL_ALG, option, value))
+
+    def accept(self, sock: socket.socket) -> socket.socket:
+        """``accept()``: a new operation socket (a clone of the state for a hash op)."""
+        return _retry(sock.accept)[0]
+
+    def sendmsg(self, sock: socket.socket, buffers: Sequence[Buffer],
+                ancdata: Sequence[tuple[int, int, bytes]] = (), flags: int = 0) -> int:
+        """One ``sendmsg``; returns how many bytes the kernel took."""
+        return _retry(lambda: sock.sendmsg(buffers, ancdata, flags))
+
+    def send_all(self, sock: socket.socket, buffers: Sequence[Buffer], flags: int = 0) -> None:
+        """Send every byte of ``buffers`` with ``flags``, resuming after a short send."""
+        views = [memoryview(b).cast("B") for b in buffers if len(b)]
+        while views:
+            sent = self.sendmsg(sock, views, (), flags)
+            while views and sent >= len(views[0]):
+                sent -= len(views[0])
+                views.pop(0)
+            if views:
+                views[0] = views[0][sent:]
+
+    def recv(self, sock: socket.socket, size: int) -> bytes:
+        """One ``recv`` of at most ``size`` bytes."""
+        return _retry(lambda: sock.recv(size))
+
+    def recv_into(self, sock: socket.socket, buffer: memoryview, size: int = 0) -> int:
+        """One ``recv`` into ``buffer``; returns the byte count."""
+        return _retry(lambda: sock.recv_into(buffer, size))
+
+    def close(self, sock: socket.socket) -> None:
+        """Close ``sock`` (never retried: close must not be repeated)."""
+        sock.close()
+
+    def pipe(self) -> tuple[int, int]:
+        """A close-on-exec pipe ``(read_fd, write_fd)``."""
+        return os.pipe()
+
+    def close_fd(self, fd: int) -> None:
+        """Close a plain file descriptor."""
+        os.close(fd)
+
+    def set_pipe_size(self, fd: int, size: int) -> int:
+        """Grow a pipe's buffer (F_SETPIPE_SZ); returns the size granted."""
+        import fcntl
+
+        return _retry(lambda: fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), size))
+
+    def splice(self, src: int, dst: int, count: int, offset: int | None = None, flags: int = 0) -> int:
+        """``splice(2)`` from ``src`` (at ``offset`` if given) into ``dst``."""
+        return _retry(lambda: os.splice(src, dst, count, offset_src=offset, flags=flags))
+
+
+kernel = Kernel()

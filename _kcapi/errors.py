@@ -1,0 +1,90 @@
+"""Error types, and the translation of kernel refusals into them."""
+
+from __future__ import annotations
+
+import errno as _errno
+import os
+
+__all__ = ["KernelUnavailableError", "refusal"]
+
+#: Reason codes carried by :class:`KernelUnavailableError`.
+NO_AF_ALG = "no-af-alg"
+BLOCKED = "blocked"
+MISSING = "missing"
+REFUSED = "refused"
+NO_EQUIVALENT = "no-kernel-equivalent"
+SOFTWARE_POLICY = "software-policy"
+
+
+class KernelUnavailableError(OSError, ValueError):
+    """The kernel cannot serve an algorithm, and the policy forbids the fallback.
+
+    It is an ``OSError`` (``errno`` is the kernel's answer, or ``None`` when no
+    system call was made) and a ``ValueError``, which is what ``hashlib`` and
+    PyCryptodome raise for an algorithm they do not have.
+
+    Attributes:
+        reason: a short code -- ``'no-af-alg'``, ``'blocked'``, ``'missing'``,
+            ``'refused'`` or ``'no-kernel-equivalent'``.
+        algorithm: the kernel algorithm name, or the Python name when the
+            kernel has no equivalent.
+    """
+
+    def __init__(self, err: int | None, message: str, *, reason: str, algorithm: str):
+        if err is None:
+            super().__init__(message)
+        else:
+            super().__init__(err, message)
+        self.reason = reason
+        self.algorithm = algorithm
+
+    def __str__(self) -> str:
+        text = self.strerror or (self.args[0] if self.args else "")
+        if self.errno is None:
+            return text
+        return f"{text} [errno {self.errno}: {_errno.errorcode.get(self.errno, '?')}]"
+
+
+def refusal(exc: OSError, step: str, kind: str, name: str) -> KernelUnavailableError:
+    """Explain why the kernel refused ``step`` ('socket', 'bind', 'setkey') for an algorithm.
+
+    Args:
+        exc: the ``OSError`` the system call raised.
+        step: which call failed.
+        kind: the AF_ALG type ('hash', 'skcipher', 'aead', 'rng').
+        name: the kernel algorithm name.
+
+    Returns:
+        A :class:`KernelUnavailableError` naming the reason and keeping the errno.
+    """
+    err = exc.errno
+    what = f"{kind} algorithm '{name}'"
+    if step == "socket":
+        if err == _errno.EAFNOSUPPORT:
+            reason, text = NO_AF_ALG, (
+                "this kernel has no AF_ALG sockets (CONFIG_CRYPTO_USER_API is not built, "
+                "or the af_alg module cannot be loaded)")
+        elif err in (_errno.EPERM, _errno.EACCES, _errno.ENOSYS):
+            reason, text = BLOCKED, (
+                "AF_ALG sockets are blocked in this process (a seccomp filter, container "
+                "profile or security module forbids socket(AF_ALG))")
+        else:
+            reason, text = REFUSED, f"socket(AF_ALG) failed: {os.strerror(err or 0)}"
+        text = f"the kernel cannot serve {what}: {text}"
+    elif err == _errno.ENOENT:
+        reason, text = MISSING, (
+            f"the kernel has no {what} (not built, its module is missing or "
+            "blacklisted, or AF_ALG is restricted to an allow-list)")
+    elif err in (_errno.EPERM, _errno.EACCES):
+        reason, text = BLOCKED, f"the kernel forbids {step} of {what} (security policy)"
+    else:
+        reason, text = REFUSED, f"the kernel refused {step} of {what}: {os.strerror(err or 0)}"
+    return KernelUnavailableError(err, text, reason=reason, algorithm=name)
+
+
+def no_equivalent(python_name: str, detail: str = "") -> KernelUnavailableError:
+    """The error for an algorithm or parameter set the kernel crypto API does not offer."""
+    text = f"the kernel crypto API has no equivalent of '{python_name}'"
+    if detail:
+        text += f" ({detail})"
+    return KernelUnavailableError(None, text, reason=NO_EQUIVALENT, algorithm=python_name)

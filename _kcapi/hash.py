@@ -1,0 +1,248 @@
+"""The kernel-backed hash object, shared by hashlib hashes, HMAC and CMAC.
+
+Cost model (system calls), the reason for the design:
+
+* data is held in user space until it exceeds :data:`HOLD_LIMIT`; a one-shot
+  ``sha256(data).digest()`` is then ``send`` + ``recv`` on a pooled op socket;
+* past the limit, data goes to the object's own op socket with ``MSG_MORE``
+  (one ``sendmsg`` per :data:`SEND_CHUNK`);
+* ``digest()`` of such an object clones the kernel state with ``accept()``,
+  finalizes the clone (``recv`` finalizes pending state) and pools the clone,
+  so the object stays usable, as ``hashlib`` requires;
+* ``copy()`` is ``accept()`` on the op socket, or no syscall at all while the
+  data is still held in user space.
+
+Invariant: ``_op`` is not ``None`` exactly when the kernel holds pending
+(``MSG_MORE``) state for this object; such a socket is never pooled.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import threading
+from typing import Any
+
+from . import _syscalls
+from ._constants import MSG_MORE, SPLICE_F_MORE
+from .transform import BackendInfo, Transform
+
+#: Bytes held in user space before the object takes an op socket of its own.
+HOLD_LIMIT = 16 * 1024
+#: Largest single send (algif_hash hashes as it receives, so this bounds latency, not memory).
+SEND_CHUNK = 1 << 20
+#: Bytes moved per splice() when hashing a file.
+SPLICE_CHUNK = 1 << 20
+
+
+def as_view(data: Any) -> memoryview:
+    """A byte view of ``data``, raising ``TypeError`` with ``hashlib``'s messages."""
+    if isinstance(data, str):
+        raise TypeError("Strings must be encoded before hashing")
+    try:
+        view = memoryview(data)
+    except TypeError:
+        raise TypeError("object supporting the buffer API required") from None
+    if not view.c_contiguous:
+        raise BufferError("Buffer must be single dimension")
+    return view.cast("B") if view.format != "B" or view.ndim != 1 else view
+
+
+class KernelHash:
+    """A hash whose state lives in the kernel; the API of a ``hashlib`` object."""
+
+    __slots__ = ("_tfm", "_op", "_buf", "_lock", "_digest", "_pid", "_failed",
+                 "name", "digest_size", "block_size")
+
+    def __init__(self, tfm: Transform, name: str, digest_size: int, block_size: int,
+                 data: Any = None):
+        self._tfm = tfm
+        self._op: socket.socket | None = None
+        self._buf = bytearray()
+        self._lock = threading.Lock()
+        self._digest: bytes | None = None
+        self._pid = os.getpid()
+        self._failed = False
+        self.name = name
+        self.digest_size = digest_size
+        self.block_size = block_size
+        if data is not None:
+            self.update(data)
+
+    # -- hashlib API -------------------------------------------------------
+
+    def update(self, data: Any) -> None:
+        """Hash the bytes of ``data`` (any C-contiguous buffer)."""
+        view = as_view(data)
+        with self._lock:
+            self._check()
+            self._digest = None
+            if self._op is None and len(self._buf) + view.nbytes <= HOLD_LIMIT:
+                self._buf += view
+            else:
+                self._send(view)
+
+    def digest(self) -> bytes:
+        """The digest of the data so far; the object stays usable."""
+        with self._lock:
+            self._check()
+            if self._digest is None:
+                self._digest = self._final()
+            return self._digest
+
+    def hexdigest(self) -> str:
+        """:meth:`digest` as a string of hexadecimal digits."""
+        return self.digest().hex()
+
+    def copy(self) -> KernelHash:
+        """An independent copy: ``accept()`` clones the kernel state."""
+        with self._lock:
+            self._check()
+            other = object.__new__(type(self))
+            other._tfm = self._tfm
+            other._op = _syscalls.kernel.accept(self._own_op()) if self._op is not None else None
+            other._buf = bytearray(self._buf)
+            other._lock = threading.Lock()
+            other._digest = self._digest
+            other._pid = self._pid
+            other._failed = False
+            other.name = self.name
+            other.digest_size = self.digest_size
+            other.block_size = self.block_size
+            return other
+
+    # -- kcapi extras ------------------------------------------------------
+
+    @property
+    def backend_info(self) -> BackendInfo:
+        """Which kernel algorithm and driver serve this object."""
+        return self._tfm.info()
+
+    def __repr__(self) -> str:
+        return f"<{self.name} kernel HASH object ({self._tfm.name}) @ {hex(id(self))}>"
+
+    def __reduce__(self) -> Any:
+        raise TypeError(f"cannot pickle {type(self).__name__!r} object")
+
+    def __del__(self) -> None:
+        op = getattr(self, "_op", None)
+        if op is not None:
+            self._op = None
+            try:
+                op.close()
+            except Exception:  # interpreter shutdown
+                pass
+
+    # -- internals (caller holds the lock) ---------------------------------
+
+    def _own_op(self) -> socket.socket:
+        """The op socket with this object's pending state, private to this process.
+
+        A child process after ``fork()`` shares the parent's op socket: on its
+        first use there, the child clones the state into a socket of its own
+        and closes its copy of the parent's descriptor.
+        """
+        op = self._op
+        assert op is not None
+        pid = os.getpid()
+        if self._pid != pid:
+            kernel = _syscalls.kernel
+            self._op = kernel.accept(op)
+            self._pid = pid
+            kernel.close(op)
+        return self._op
+
+    def _send(self, view: memoryview) -> None:
+        """Move held bytes and ``view`` into the kernel state (``MSG_MORE``)."""
+        kernel = _syscalls.kernel
+        if self._op is None:
+            self._op = self._tfm.op()
+        op = self._own_op()
+        try:
+            first = SEND_CHUNK - len(self._buf)
+            kernel.send_all(op, [self._buf, view[:first]], MSG_MORE)
+            self._buf = bytearray()
+            for start in range(max(first, 0), view.nbytes, SEND_CHUNK):
+                kernel.send_all(op, [view[start:start + SEND_CHUNK]], MSG_MORE)
+        except BaseException:
+            self._poison()
+            raise
+
+    def _final(self) -> bytes:
+        """Finalize a clone of the state (or a pooled op for held data only)."""
+        kernel = _syscalls.kernel
+        tfm = self._tfm
+        op = tfm.op() if self._op is None else kernel.accept(self._own_op())
+        try:
+            if self._buf:
+                kernel.send_all(op, [self._buf], 0)
+            out = kernel.recv(op, self.digest_size)
+        except BaseException:
+            tfm.discard(op)
+            raise
+        tfm.release(op)
+        if len(out) != self.digest_size:
+            raise OSError(errno.EIO, f"kernel returned {len(out)} of {self.digest_size} digest bytes")
+        return out
+
+    def _poison(self) -> None:
+        """After a failed send the kernel state is unknown: no later call may use it."""
+        op, self._op = self._op, None
+        if op is not None:
+            self._tfm.discard(op)
+        self._buf = bytearray()
+        self._failed = True
+
+    def _check(self) -> None:
+        if self._failed:
+            raise OSError(errno.EIO, f"this {self.name} object lost its kernel state "
+                          "in an earlier error and cannot be used")
+
+    def _splice_file(self, fd: int, offset: int) -> tuple[int, bool]:
+        """Hash a file from ``offset`` by splice (file -> pipe -> op socket).
+
+        Returns the offset reached and whether that is the end of the file
+        (``False`` when splicing stopped early: the caller reads the rest).
+
+        Raises:
+            OSError: the file could not be spliced before any byte moved (the
+                object is unchanged), or the kernel failed mid-way (the object
+                is then unusable, see :meth:`_poison`).
+        """
+        kernel = _syscalls.kernel
+        start = offset
+        read_end, write_end = kernel.pipe()
+        try:
+            try:
+                kernel.set_pipe_size(write_end, SPLICE_CHUNK)
+            except OSError:
+                pass
+            while True:
+                try:
+                    moved = kernel.splice(fd, write_end, SPLICE_CHUNK, offset)
+                except OSError:
+                    if offset == start:
+                        raise
+                    return offset, False
+                if moved == 0:
+                    return offset, True
+                with self._lock:
+                    self._check()
+                    self._digest = None
+                    try:
+                        if self._op is None:
+                            self._op = self._tfm.op()
+                        if self._buf:
+                            self._send(memoryview(b""))
+                        op = self._own_op()
+                        left = moved
+                        while left:
+                            left -= kernel.splice(read_end, op.fileno(), left, None, SPLICE_F_MORE)
+                    except BaseException:
+                        self._poison()
+                        raise
+                offset += moved
+        finally:
+            kernel.close_fd(read_end)
+            kernel.close_fd(write_end)

@@ -1,0 +1,234 @@
+"""Bound algorithm sockets ("transforms"), cached, with pools of operation sockets.
+
+A :class:`Transform` is one AF_ALG socket bound to an algorithm (and keyed, for
+keyed algorithms): the kernel's ``crypto_tfm``.  Binding is the probe: an
+algorithm is available exactly when binding it works, and the answer --
+success or the reason for failure -- is cached per process.  Each transform
+keeps a bounded pool of idle operation sockets, which the kernel has reset
+(a hash op after its final ``recv``), so that a new object costs no syscall.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import socket
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from . import _syscalls, policy, procfs
+from ._constants import ALG_SET_KEY
+from .errors import SOFTWARE_POLICY, KernelUnavailableError, refusal
+
+#: Idle operation sockets kept per transform.
+POOL_SIZE = 4
+#: Keyed transforms kept (least recently used ones are dropped first).
+KEYED_CACHE_SIZE = 32
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    """Who served an object, and why.
+
+    Attributes:
+        backend: ``'kernel'`` or ``'software'``.
+        algorithm: the kernel algorithm name (``'hmac(sha256)'``), if any.
+        driver: the kernel driver (``'sha256-generic'``) or the software library.
+        priority: the kernel driver's priority (0 for software).
+        implementation: ``'generic'``, ``'arch'``, ``'offload'`` or ``'software'``.
+        reason: why software served it ('' for the kernel).
+    """
+
+    backend: str
+    algorithm: str
+    driver: str
+    priority: int = 0
+    implementation: str = "software"
+    reason: str = ""
+
+
+class Transform:
+    """One bound (and possibly keyed) AF_ALG socket with a pool of idle op sockets."""
+
+    __slots__ = ("kind", "name", "sock", "_idle", "_driver", "__weakref__")
+
+    def __init__(self, kind: str, name: str, key: bytes | None = None):
+        kernel = _syscalls.kernel
+        try:
+            sock = kernel.socket()
+        except OSError as exc:
+            raise refusal(exc, "socket", kind, name) from None
+        try:
+            kernel.bind(sock, kind, name)
+        except OSError as exc:
+            kernel.close(sock)
+            raise refusal(exc, "bind", kind, name) from None
+        if key is not None:
+            try:
+                kernel.setsockopt(sock, ALG_SET_KEY, key)
+            except OSError as exc:
+                kernel.close(sock)
+                if exc.errno == errno.EINVAL:
+                    raise ValueError(f"the kernel rejected a {len(key)}-byte key "
+                                     f"for '{name}'") from None
+                raise refusal(exc, "setkey", kind, name) from None
+        self.kind = kind
+        self.name = name
+        self.sock = sock
+        self._idle: list[socket.socket] = []
+        self._driver: procfs.Driver | None = None
+
+    def op(self) -> socket.socket:
+        """An operation socket in its initial state: pooled if one is idle, else ``accept()``."""
+        try:
+            return self._idle.pop()
+        except IndexError:
+            return _syscalls.kernel.accept(self.sock)
+
+    def release(self, op: socket.socket) -> None:
+        """Return an op socket the kernel has reset; it is closed if the pool is full."""
+        if len(self._idle) < POOL_SIZE and _owner_pid == os.getpid():
+            self._idle.append(op)
+        else:
+            _syscalls.kernel.close(op)
+
+    def discard(self, op: socket.socket) -> None:
+        """Close an op socket whose kernel state is unknown or unwanted."""
+        _syscalls.kernel.close(op)
+
+    def drop_idle(self) -> None:
+        """Close the idle op sockets (after fork: the parent owns their twins)."""
+        idle, self._idle = self._idle, []
+        for op in idle:
+            op.close()
+
+    def driver(self) -> procfs.Driver | None:
+        """The ``/proc/crypto`` entry of the driver serving this transform (cached)."""
+        if self._driver is None:
+            self._driver = procfs.best_driver(procfs.read(), self.kind, self.name)
+        return self._driver
+
+    def info(self) -> BackendInfo:
+        """A :class:`BackendInfo` for objects this transform serves."""
+        d = self.driver()
+        if d is None:
+            return BackendInfo("kernel", self.name, "unknown", 0, "unknown")
+        return BackendInfo("kernel", self.name, d.driver, d.priority, d.implementation)
+
+
+_lock = threading.Lock()
+_unkeyed: dict[tuple[str, str], Transform | KernelUnavailableError] = {}
+_keyed: OrderedDict[tuple[str, str, bytes], Transform] = OrderedDict()
+_key_tag_secret = os.urandom(32)
+_owner_pid = os.getpid()
+_fork_hook_installed = False
+
+
+def _after_fork_in_child() -> None:
+    global _owner_pid, _lock
+    _owner_pid = os.getpid()
+    _lock = threading.Lock()
+    for entry in list(_unkeyed.values()) + list(_keyed.values()):
+        if isinstance(entry, Transform):
+            entry.drop_idle()
+
+
+def _install_fork_hook() -> None:
+    global _fork_hook_installed
+    if not _fork_hook_installed:
+        os.register_at_fork(after_in_child=_after_fork_in_child)
+        _fork_hook_installed = True
+
+
+def _lookup(kind: str, name: str) -> Transform | KernelUnavailableError:
+    """The cached unkeyed transform or refusal for ``(kind, name)``, binding on first use."""
+    found = _unkeyed.get((kind, name))
+    if found is None:
+        with _lock:
+            _install_fork_hook()
+            found = _unkeyed.get((kind, name))
+            if found is None:
+                try:
+                    found = Transform(kind, name)
+                except KernelUnavailableError as exc:
+                    found = exc
+                _unkeyed[(kind, name)] = found
+    return found
+
+
+def get(kind: str, name: str, key: bytes | None = None) -> Transform:
+    """The cached transform for ``(kind, name[, key])``, binding it on first use.
+
+    Args:
+        kind: AF_ALG type ('hash', 'skcipher', 'aead', 'rng').
+        name: kernel algorithm name, e.g. ``'hmac(sha256)'``.
+        key: the key to set with ALG_SET_KEY (keyed transforms are cached by a
+            keyed digest of the key, never by the key itself).
+
+    Raises:
+        KernelUnavailableError: the kernel refused; the refusal is cached too.
+        ValueError: the kernel rejected the key.
+    """
+    # The unkeyed bind is the probe, for keyed algorithms too: it fails with
+    # the reason (ENOENT, EAFNOSUPPORT, ...) before any key is involved.
+    found = _lookup(kind, name)
+    if isinstance(found, KernelUnavailableError):
+        raise found
+    if key is None:
+        return found
+    tag = (kind, name, hashlib.blake2b(key, key=_key_tag_secret).digest())
+    with _lock:
+        found = _keyed.get(tag)
+        if found is not None:
+            _keyed.move_to_end(tag)
+            return found
+    made = Transform(kind, name, key)
+    with _lock:
+        _keyed[tag] = made
+        while len(_keyed) > KEYED_CACHE_SIZE:
+            _keyed.popitem(last=False)
+    return made
+
+
+def kernel_or_none(kind: str, name: str, key: bytes | None = None) -> Transform | None:
+    """Apply the backend policy: the transform, or ``None`` when software must serve.
+
+    Raises:
+        KernelUnavailableError: under the ``kernel`` policy, when the kernel refuses.
+        ValueError: the kernel rejected the key.
+    """
+    chosen = policy.get_backend()
+    if chosen == policy.SOFTWARE:
+        return None
+    found = _lookup(kind, name)
+    if isinstance(found, KernelUnavailableError):
+        if chosen == policy.KERNEL:
+            raise found
+        return None
+    if key is None:
+        return found
+    try:
+        return get(kind, name, key)
+    except KernelUnavailableError:
+        if chosen == policy.KERNEL:
+            raise
+        return None
+
+
+def why_not(kind: str, name: str) -> str:
+    """Why software serves ``name`` now: the policy, or the kernel's cached refusal ('' if none)."""
+    if policy.get_backend() == policy.SOFTWARE:
+        return f"{SOFTWARE_POLICY}: the backend policy is 'software' ({policy.ENV_VAR} or set_backend)"
+    found = _unkeyed.get((kind, name))
+    if isinstance(found, KernelUnavailableError):
+        return f"{found.reason}: {found}"
+    return ""
+
+
+def clear() -> None:
+    """Forget every cached transform and refusal (their sockets close when unused)."""
+    with _lock:
+        _unkeyed.clear()
+        _keyed.clear()

@@ -1,0 +1,36 @@
+"""Test-wide settings: hypothesis profiles and the no-skip rule of the kernel run.
+
+``KCAPI_REQUIRE_KERNEL=1`` (set by ``scripts/test`` for the run inside a kernel
+with AF_ALG) turns every probe-gated skip of a test marked ``kernel`` into a
+failure, unless the probe found an algorithm the running kernel does not have
+at all (``tests.support.optional_kernel_alg``).
+"""
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile("host", max_examples=60, deadline=None)
+# Every syscall costs ~60 us inside User-Mode Linux: fewer, still random, examples.
+settings.register_profile("uml", max_examples=20, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "host"))
+
+
+def pytest_report_header(config):
+    from _kcapi import policy
+
+    return [f"kcapi backend policy: {policy.get_backend()}; "
+            f"KCAPI_REQUIRE_KERNEL={os.environ.get('KCAPI_REQUIRE_KERNEL', '0')}; "
+            f"kernel: {os.uname().release}"]
+
+
+@pytest.fixture(autouse=True)
+def _restore_policy():
+    """Tests may change the process-wide policy; put it back afterwards."""
+    from _kcapi import policy
+
+    before = policy.get_backend()
+    yield
+    policy.set_backend(before)

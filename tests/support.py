@@ -1,0 +1,81 @@
+"""Helpers shared by tests/ and compat_tests/."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from _kcapi import transform
+from _kcapi.errors import KernelUnavailableError
+
+REQUIRE_KERNEL = os.environ.get("KCAPI_REQUIRE_KERNEL") == "1"
+
+#: hashlib names every kernel we support serves (the others are software only).
+KERNEL_GUARANTEED = ["md5", "sha1", "sha224", "sha256", "sha384", "sha512",
+                     "sha3_224", "sha3_256", "sha3_384", "sha3_512", "blake2b"]
+
+
+def kernel_refusal(kind: str, name: str) -> KernelUnavailableError | None:
+    """The cached probe: ``None`` when the kernel binds ``name``, else why not."""
+    found = transform._lookup(kind, name)
+    return found if isinstance(found, KernelUnavailableError) else None
+
+
+def require_kernel_alg(kind: str, name: str) -> None:
+    """Skip without AF_ALG here; in the kernel run (REQUIRE_KERNEL) fail instead."""
+    why = kernel_refusal(kind, name)
+    if why is None:
+        return
+    if REQUIRE_KERNEL:
+        pytest.fail(f"the kernel run cannot serve {kind} '{name}': {why}")
+    pytest.skip(f"no kernel {kind} '{name}' here: {why}")
+
+
+def optional_kernel_alg(kind: str, name: str) -> None:
+    """Skip when this kernel lacks an algorithm some kernels have (e.g. sm3 in 6.1).
+
+    Even in the kernel run this skips when the algorithm is *missing* (ENOENT),
+    but fails for any other refusal (no AF_ALG at all, blocked).
+    """
+    why = kernel_refusal(kind, name)
+    if why is None:
+        return
+    if REQUIRE_KERNEL and why.reason != "missing":
+        pytest.fail(f"the kernel run cannot serve {kind} '{name}': {why}")
+    pytest.skip(f"this kernel lacks {kind} '{name}': {why}")
+
+
+class FdCount(int):
+    """A descriptor count that shows what each descriptor is when an assertion fails."""
+
+    targets: dict[str, str]
+
+    def __repr__(self) -> str:
+        return f"{int(self)} {self.targets}"
+
+
+def open_fds() -> FdCount:
+    """How many file descriptors this process has open (with their targets)."""
+    targets = {}
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            targets[fd] = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:  # the descriptor listdir itself used
+            pass
+    count = FdCount(len(targets))
+    count.targets = targets
+    return count
+
+
+def pooled_sockets() -> int:
+    """Idle op sockets held by the transform pools (bounded by POOL_SIZE each)."""
+    from _kcapi import transform
+
+    found = list(transform._unkeyed.values()) + list(transform._keyed.values())
+    return sum(len(t._idle) for t in found if isinstance(t, transform.Transform))
+
+
+def fds_in_use() -> int:
+    """Open descriptors minus the idle pooled op sockets."""
+    return open_fds() - pooled_sockets()

@@ -1,0 +1,98 @@
+"""What software serves, and how it says so (every kernel, and none)."""
+
+import errno
+import hashlib
+import hmac as std_hmac
+
+import pytest
+
+import kcapi_hashlib
+from kcapi_hashlib import KernelUnavailableError, hmac
+
+from .fakes import fake_kernel  # noqa: F401 - fixture
+from .support import kernel_refusal
+
+SOFTWARE_ONLY = [("shake_128", {}), ("shake_256", {}), ("blake2s", {}),
+                 ("blake2b", {"salt": b"salt"}), ("blake2b", {"person": b"me"}),
+                 ("blake2b", {"digest_size": 17}), ("blake2b", {"fanout": 2, "depth": 3})]
+
+
+@pytest.mark.parametrize("name,kwargs", SOFTWARE_ONLY)
+def test_auto_serves_what_the_kernel_lacks_from_hashlib(name, kwargs):
+    kcapi_hashlib.set_backend("auto")
+    ours = kcapi_hashlib.new(name, b"data", **kwargs)
+    ref = hashlib.new(name, b"data", **kwargs)
+    assert type(ours) is type(ref)
+    if name.startswith("shake"):
+        assert ours.hexdigest(40) == ref.hexdigest(40)
+    else:
+        assert ours.digest() == ref.digest()
+    info = kcapi_hashlib.backend_info(ours)
+    assert info.backend == "software" and info.reason
+
+
+@pytest.mark.parametrize("name,kwargs", SOFTWARE_ONLY)
+def test_kernel_policy_refuses_what_the_kernel_lacks(name, kwargs):
+    kcapi_hashlib.set_backend("kernel")
+    with pytest.raises(KernelUnavailableError) as caught:
+        kcapi_hashlib.new(name, b"data", **kwargs)
+    assert caught.value.reason in ("no-kernel-equivalent", "no-af-alg")
+
+
+def test_kernel_policy_refuses_scrypt_and_foreign_digestmods():
+    kcapi_hashlib.set_backend("kernel")
+    with pytest.raises(KernelUnavailableError):
+        kcapi_hashlib.scrypt(b"pw", salt=b"s", n=2, r=1, p=1)
+    from Crypto.Hash import SHA256
+
+    with pytest.raises(KernelUnavailableError):
+        hmac.new(b"k", b"m", SHA256)
+    with pytest.raises(KernelUnavailableError):
+        kcapi_hashlib.new("sha512_256")  # hashlib has it; the kernel crypto API does not
+
+
+def test_auto_passes_names_only_hashlib_knows():
+    kcapi_hashlib.set_backend("auto")
+    assert kcapi_hashlib.new("sha512_256", b"x").digest() == hashlib.new("sha512_256", b"x").digest()
+    assert kcapi_hashlib.scrypt(b"pw", salt=b"s", n=2, r=1, p=1) == hashlib.scrypt(
+        b"pw", salt=b"s", n=2, r=1, p=1)
+
+
+def test_hmac_with_a_module_digestmod_uses_the_standard_library():
+    from Crypto.Hash import SHA256
+
+    kcapi_hashlib.set_backend("auto")
+    mac = hmac.new(b"k", b"m", SHA256)
+    assert isinstance(mac, std_hmac.HMAC)
+    assert mac.digest() == std_hmac.new(b"k", b"m", "sha256").digest()
+
+
+def test_software_policy_everywhere():
+    kcapi_hashlib.set_backend("software")
+    for name in sorted(hashlib.algorithms_guaranteed):
+        h = kcapi_hashlib.new(name, b"abc")
+        assert type(h) is type(hashlib.new(name))
+        info = kcapi_hashlib.backend_info(h)
+        assert info.backend == "software" and "policy is 'software'" in info.reason
+    mac = hmac.new(b"k", b"m", "sha256")
+    assert isinstance(mac, std_hmac.HMAC)
+
+
+@pytest.mark.parametrize("step,err", [("socket", errno.EAFNOSUPPORT), ("bind", errno.ENOENT)])
+def test_kernel_only_name_without_kernel_or_hashlib_is_a_clear_error(fake_kernel, step, err):
+    fake_kernel(step, err)
+    kcapi_hashlib.set_backend("auto")
+    with pytest.raises(KernelUnavailableError) as caught:
+        kcapi_hashlib.new("streebog256")  # hashlib has no streebog: nothing can serve it
+    assert isinstance(caught.value, ValueError) and caught.value.errno == err
+    assert "streebog256" in str(caught.value)
+
+
+def test_this_host_without_af_alg_explains_itself():
+    why = kernel_refusal("hash", "sha256")
+    if why is None:
+        pytest.skip("this kernel has AF_ALG (the kernel run covers the served path)")
+    kcapi_hashlib.set_backend("kernel")
+    with pytest.raises(KernelUnavailableError) as caught:
+        kcapi_hashlib.sha256()
+    assert caught.value.reason == why.reason and caught.value.errno == why.errno
