@@ -1,0 +1,1 @@
+"""Command-line tools: ``kcapi doctor`` and ``kcapi sum``."""
