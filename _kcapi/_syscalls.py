@@ -10,12 +10,21 @@ up as ``_syscalls.kernel`` at call time, never import the name.
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from . import _libc
 from ._constants import AF_ALG, SOL_ALG
+
+_SOCK_CLOEXEC = getattr(socket, "SOCK_CLOEXEC", 0o2000000)
+
+
+def _raise_unless_eintr(err: int) -> None:
+    if err != errno.EINTR:
+        raise OSError(err, os.strerror(err))
 
 T = TypeVar("T")
 
@@ -68,6 +77,47 @@ class Kernel:
             if views:
                 views[0] = views[0][sent:]
 
+    # -- op sockets as plain descriptors (no socket object, see _libc) ------
+
+    def accept_fd(self, fd: int) -> int:
+        """``accept4(fd, SOCK_CLOEXEC)``: a new op socket as a descriptor."""
+        ffi, lib = _libc.libc()
+        while True:
+            new = lib.accept4(fd, ffi.NULL, ffi.NULL, _SOCK_CLOEXEC)
+            if new >= 0:
+                return int(new)
+            _raise_unless_eintr(ffi.errno)
+
+    def send_fd(self, fd: int, buffers: Sequence[Buffer], flags: int = 0) -> None:
+        """Send every byte of ``buffers`` on descriptor ``fd`` in as few calls as the kernel allows."""
+        ffi, lib = _libc.libc()
+        views = [memoryview(b).cast("B") for b in buffers if len(b)]
+        while views:
+            if len(views) == 1:
+                sent = lib.send(fd, ffi.from_buffer(views[0]), len(views[0]), flags)
+            else:
+                iov = ffi.new("struct iovec[]", len(views))
+                keep = [ffi.from_buffer(v) for v in views]
+                for i, (ptr, v) in enumerate(zip(keep, views)):
+                    iov[i].iov_base = ptr
+                    iov[i].iov_len = len(v)
+                msg = ffi.new("struct msghdr *")
+                msg.msg_iov = iov
+                msg.msg_iovlen = len(views)
+                sent = lib.sendmsg(fd, msg, flags)
+            if sent < 0:
+                _raise_unless_eintr(ffi.errno)
+                continue
+            while views and sent >= len(views[0]):
+                sent -= len(views[0])
+                views.pop(0)
+            if views:
+                views[0] = views[0][sent:]
+
+    def read_fd(self, fd: int, size: int) -> bytes:
+        """One ``read`` (a ``recv`` without flags) of at most ``size`` bytes."""
+        return os.read(fd, size)
+
     def recv(self, sock: socket.socket, size: int) -> bytes:
         """One ``recv`` of at most ``size`` bytes."""
         return _retry(lambda: sock.recv(size))
@@ -85,7 +135,7 @@ class Kernel:
         return os.pipe()
 
     def close_fd(self, fd: int) -> None:
-        """Close a plain file descriptor."""
+        """Close a plain file descriptor (never retried)."""
         os.close(fd)
 
     def set_pipe_size(self, fd: int, size: int) -> int:

@@ -19,12 +19,10 @@ Invariant: ``_op`` is not ``None`` exactly when the kernel holds pending
 from __future__ import annotations
 
 import errno
-import os
-import socket
 import threading
 from typing import Any
 
-from . import _syscalls
+from . import _syscalls, transform
 from ._constants import MSG_MORE, SPLICE_F_MORE
 from .transform import BackendInfo, Transform
 
@@ -52,17 +50,17 @@ def as_view(data: Any) -> memoryview:
 class KernelHash:
     """A hash whose state lives in the kernel; the API of a ``hashlib`` object."""
 
-    __slots__ = ("_tfm", "_op", "_buf", "_lock", "_digest", "_pid", "_failed",
+    __slots__ = ("_tfm", "_op", "_buf", "_lock", "_digest", "_gen", "_failed",
                  "name", "digest_size", "block_size")
 
     def __init__(self, tfm: Transform, name: str, digest_size: int, block_size: int,
                  data: Any = None):
         self._tfm = tfm
-        self._op: socket.socket | None = None
+        self._op: int | None = None  # op socket descriptor holding pending state
         self._buf = bytearray()
         self._lock = threading.Lock()
         self._digest: bytes | None = None
-        self._pid = os.getpid()
+        self._gen = transform.fork_generation
         self._failed = False
         self.name = name
         self.digest_size = digest_size
@@ -101,11 +99,11 @@ class KernelHash:
             self._check()
             other = object.__new__(type(self))
             other._tfm = self._tfm
-            other._op = _syscalls.kernel.accept(self._own_op()) if self._op is not None else None
+            other._op = _syscalls.kernel.accept_fd(self._own_op()) if self._op is not None else None
             other._buf = bytearray(self._buf)
             other._lock = threading.Lock()
             other._digest = self._digest
-            other._pid = self._pid
+            other._gen = self._gen
             other._failed = False
             other.name = self.name
             other.digest_size = self.digest_size
@@ -130,13 +128,13 @@ class KernelHash:
         if op is not None:
             self._op = None
             try:
-                op.close()
+                _syscalls.kernel.close_fd(op)
             except Exception:  # interpreter shutdown
                 pass
 
     # -- internals (caller holds the lock) ---------------------------------
 
-    def _own_op(self) -> socket.socket:
+    def _own_op(self) -> int:
         """The op socket with this object's pending state, private to this process.
 
         A child process after ``fork()`` shares the parent's op socket: on its
@@ -145,26 +143,25 @@ class KernelHash:
         """
         op = self._op
         assert op is not None
-        pid = os.getpid()
-        if self._pid != pid:
+        if self._gen != transform.fork_generation:
             kernel = _syscalls.kernel
-            self._op = kernel.accept(op)
-            self._pid = pid
-            kernel.close(op)
+            self._op = kernel.accept_fd(op)
+            self._gen = transform.fork_generation
+            kernel.close_fd(op)
         return self._op
 
     def _send(self, view: memoryview) -> None:
         """Move held bytes and ``view`` into the kernel state (``MSG_MORE``)."""
         kernel = _syscalls.kernel
         if self._op is None:
-            self._op = self._tfm.op()
+            self._op = self._tfm.op_fd()
         op = self._own_op()
         try:
             first = SEND_CHUNK - len(self._buf)
-            kernel.send_all(op, [self._buf, view[:first]], MSG_MORE)
+            kernel.send_fd(op, [self._buf, view[:first]], MSG_MORE)
             self._buf = bytearray()
             for start in range(max(first, 0), view.nbytes, SEND_CHUNK):
-                kernel.send_all(op, [view[start:start + SEND_CHUNK]], MSG_MORE)
+                kernel.send_fd(op, [view[start:start + SEND_CHUNK]], MSG_MORE)
         except BaseException:
             self._poison()
             raise
@@ -173,15 +170,16 @@ class KernelHash:
         """Finalize a clone of the state (or a pooled op for held data only)."""
         kernel = _syscalls.kernel
         tfm = self._tfm
-        op = tfm.op() if self._op is None else kernel.accept(self._own_op())
+        op = tfm.op_fd() if self._op is None else kernel.accept_fd(self._own_op())
         try:
             if self._buf:
-                kernel.send_all(op, [self._buf], 0)
-            out = kernel.recv(op, self.digest_size)
+                kernel.send_fd(op, [self._buf], 0)
+            # A read finalizes pending state (an empty message on a fresh socket).
+            out = kernel.read_fd(op, self.digest_size)
         except BaseException:
-            tfm.discard(op)
+            tfm.discard_fd(op)
             raise
-        tfm.release(op)
+        tfm.release_fd(op)
         if len(out) != self.digest_size:
             raise OSError(errno.EIO, f"kernel returned {len(out)} of {self.digest_size} digest bytes")
         return out
@@ -190,7 +188,7 @@ class KernelHash:
         """After a failed send the kernel state is unknown: no later call may use it."""
         op, self._op = self._op, None
         if op is not None:
-            self._tfm.discard(op)
+            self._tfm.discard_fd(op)
         self._buf = bytearray()
         self._failed = True
 
@@ -232,13 +230,13 @@ class KernelHash:
                     self._digest = None
                     try:
                         if self._op is None:
-                            self._op = self._tfm.op()
+                            self._op = self._tfm.op_fd()
                         if self._buf:
                             self._send(memoryview(b""))
                         op = self._own_op()
                         left = moved
                         while left:
-                            left -= kernel.splice(read_end, op.fileno(), left, None, SPLICE_F_MORE)
+                            left -= kernel.splice(read_end, op, left, None, SPLICE_F_MORE)
                     except BaseException:
                         self._poison()
                         raise

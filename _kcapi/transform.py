@@ -52,7 +52,7 @@ class BackendInfo:
 class Transform:
     """One bound (and possibly keyed) AF_ALG socket with a pool of idle op sockets."""
 
-    __slots__ = ("kind", "name", "sock", "_idle", "_driver", "__weakref__")
+    __slots__ = ("kind", "name", "sock", "_idle", "_idle_fds", "_driver", "__weakref__")
 
     def __init__(self, kind: str, name: str, key: bytes | None = None):
         kernel = _syscalls.kernel
@@ -78,6 +78,7 @@ class Transform:
         self.name = name
         self.sock = sock
         self._idle: list[socket.socket] = []
+        self._idle_fds: list[int] = []
         self._driver: procfs.Driver | None = None
 
     def op(self) -> socket.socket:
@@ -89,7 +90,7 @@ class Transform:
 
     def release(self, op: socket.socket) -> None:
         """Return an op socket the kernel has reset; it is closed if the pool is full."""
-        if len(self._idle) < POOL_SIZE and _owner_pid == os.getpid():
+        if len(self._idle) < POOL_SIZE:
             self._idle.append(op)
         else:
             _syscalls.kernel.close(op)
@@ -98,11 +99,38 @@ class Transform:
         """Close an op socket whose kernel state is unknown or unwanted."""
         _syscalls.kernel.close(op)
 
+    # The same, for op sockets kept as plain descriptors (hashes: see _libc).
+
+    def op_fd(self) -> int:
+        """An op socket descriptor in its initial state: pooled, else ``accept4()``."""
+        try:
+            return self._idle_fds.pop()
+        except IndexError:
+            return _syscalls.kernel.accept_fd(self.sock.fileno())
+
+    def release_fd(self, fd: int) -> None:
+        """Return a descriptor the kernel has reset; closed if the pool is full."""
+        if len(self._idle_fds) < POOL_SIZE:
+            self._idle_fds.append(fd)
+        else:
+            _syscalls.kernel.close_fd(fd)
+
+    def discard_fd(self, fd: int) -> None:
+        """Close a descriptor whose kernel state is unknown or unwanted."""
+        _syscalls.kernel.close_fd(fd)
+
+    def idle_count(self) -> int:
+        """How many idle op sockets the pools hold."""
+        return len(self._idle) + len(self._idle_fds)
+
     def drop_idle(self) -> None:
         """Close the idle op sockets (after fork: the parent owns their twins)."""
         idle, self._idle = self._idle, []
+        fds, self._idle_fds = self._idle_fds, []
         for op in idle:
             op.close()
+        for fd in fds:
+            os.close(fd)
 
     def driver(self) -> procfs.Driver | None:
         """The ``/proc/crypto`` entry of the driver serving this transform (cached)."""
@@ -121,14 +149,17 @@ class Transform:
 _lock = threading.Lock()
 _unkeyed: dict[tuple[str, str], Transform | KernelUnavailableError] = {}
 _keyed: OrderedDict[tuple[str, str, bytes], Transform] = OrderedDict()
-_key_tag_secret = os.urandom(32)
-_owner_pid = os.getpid()
+_key_tag_secret = b""  # drawn on first keyed use, not at import
 _fork_hook_installed = False
+
+#: Incremented in a child process after ``fork()``: objects compare it with the
+#: value they were created under (``os.getpid()`` would cost a syscall per call).
+fork_generation = 0
 
 
 def _after_fork_in_child() -> None:
-    global _owner_pid, _lock
-    _owner_pid = os.getpid()
+    global fork_generation, _lock
+    fork_generation += 1
     _lock = threading.Lock()
     for entry in list(_unkeyed.values()) + list(_keyed.values()):
         if isinstance(entry, Transform):
@@ -158,6 +189,14 @@ def _lookup(kind: str, name: str) -> Transform | KernelUnavailableError:
     return found
 
 
+def _key_tag(key: bytes) -> bytes:
+    """A per-process keyed digest of ``key``: the cache never holds key bytes."""
+    global _key_tag_secret
+    if not _key_tag_secret:
+        _key_tag_secret = os.urandom(32)
+    return hashlib.blake2b(key, key=_key_tag_secret).digest()
+
+
 def get(kind: str, name: str, key: bytes | None = None) -> Transform:
     """The cached transform for ``(kind, name[, key])``, binding it on first use.
 
@@ -178,7 +217,7 @@ def get(kind: str, name: str, key: bytes | None = None) -> Transform:
         raise found
     if key is None:
         return found
-    tag = (kind, name, hashlib.blake2b(key, key=_key_tag_secret).digest())
+    tag = (kind, name, _key_tag(key))
     with _lock:
         found = _keyed.get(tag)
         if found is not None:

@@ -108,22 +108,22 @@ def pbkdf2(tfm: _transform.Transform, size: int, salt: bytes, iterations: int,
            dklen: int) -> bytes:
     """PBKDF2 over a keyed ``hmac(<hash>)`` transform: two system calls per iteration."""
     kernel = _syscalls.kernel
-    op = tfm.op()
+    op = tfm.op_fd()
     out = bytearray()
     try:
         block = 1
         while len(out) < dklen:
-            kernel.send_all(op, [salt, block.to_bytes(4, "big")], 0)
-            u = kernel.recv(op, size)
+            kernel.send_fd(op, [salt, block.to_bytes(4, "big")], 0)
+            u = kernel.read_fd(op, size)
             acc = int.from_bytes(u, "big")
             for _ in range(iterations - 1):
-                kernel.send_all(op, [u], 0)
-                u = kernel.recv(op, size)
+                kernel.send_fd(op, [u], 0)
+                u = kernel.read_fd(op, size)
                 acc ^= int.from_bytes(u, "big")
             out += acc.to_bytes(size, "big")
             block += 1
     except BaseException:
-        tfm.discard(op)
+        tfm.discard_fd(op)
         raise
-    tfm.release(op)
+    tfm.release_fd(op)
     return bytes(out[:dklen])

@@ -73,7 +73,7 @@ def pooled_sockets() -> int:
     from _kcapi import transform
 
     found = list(transform._unkeyed.values()) + list(transform._keyed.values())
-    return sum(len(t._idle) for t in found if isinstance(t, transform.Transform))
+    return sum(t.idle_count() for t in found if isinstance(t, transform.Transform))
 
 
 def fds_in_use() -> int:

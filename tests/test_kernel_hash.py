@@ -109,11 +109,11 @@ def test_hundred_thousand_objects_leave_no_descriptor_behind():
 def test_streaming_and_one_shot_reuse_pooled_sockets():
     tfm = transform.get("hash", "sha256")
     kcapi_hashlib.sha256(b"x").digest()
-    idle = len(tfm._idle)
+    idle = tfm.idle_count()
     assert 1 <= idle <= transform.POOL_SIZE
     for _ in range(50):
         kcapi_hashlib.sha256(b"y" * 100).digest()
-    assert len(tfm._idle) == idle
+    assert tfm.idle_count() == idle
 
 
 def test_keyed_transforms_are_cached_per_key():
@@ -193,7 +193,7 @@ def test_a_failed_send_makes_the_object_unusable(monkeypatch):
     h = kcapi_hashlib.sha256(b"start")
 
     class Failing(_syscalls.Kernel):
-        def sendmsg(self, *args, **kwargs):
+        def send_fd(self, *args, **kwargs):
             raise OSError(errno.ENOMEM, "no memory")
 
     before = fds_in_use()

@@ -1,0 +1,40 @@
+"""C library entry points the ``socket`` module lacks a cheap form of (cffi, ABI mode).
+
+Used only by :mod:`._syscalls`.  ``socket.socket.accept()`` calls
+``getsockname()`` on every new socket to check it, and a ``socket`` object
+cannot be built around a descriptor without that extra system call; op
+sockets of hashes are therefore plain descriptors, driven through
+``accept4``/``send``/``sendmsg`` here and ``os.read``/``os.close``.
+The library is opened on first use, never at import.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_CDEF = """
+struct iovec { void *iov_base; size_t iov_len; };
+struct msghdr {
+    void *msg_name; unsigned int msg_namelen;
+    struct iovec *msg_iov; size_t msg_iovlen;
+    void *msg_control; size_t msg_controllen;
+    int msg_flags;
+};
+int accept4(int sockfd, void *addr, void *addrlen, int flags);
+long send(int sockfd, const void *buf, size_t len, int flags);
+long sendmsg(int sockfd, const struct msghdr *msg, int flags);
+"""
+
+_loaded: tuple[Any, Any] | None = None
+
+
+def libc() -> tuple[Any, Any]:
+    """``(ffi, lib)`` for the C library, loaded once."""
+    global _loaded
+    if _loaded is None:
+        from cffi import FFI
+
+        ffi = FFI()
+        ffi.cdef(_CDEF)
+        _loaded = (ffi, ffi.dlopen(None))
+    return _loaded
