@@ -126,6 +126,18 @@ class Kernel:
         """One ``recv`` into ``buffer``; returns the byte count."""
         return _retry(lambda: sock.recv_into(buffer, size))
 
+    def recvmsg_into(self, sock: socket.socket, buffers: Sequence[memoryview]) -> int:
+        """One ``recvmsg`` scattering into ``buffers``; returns the byte count."""
+        return _retry(lambda: sock.recvmsg_into(buffers))[0]
+
+    def getsockopt(self, sock: socket.socket, level: int, option: int) -> int:
+        """``getsockopt(level, option)`` of an integer option (e.g. SO_SNDBUF)."""
+        return _retry(lambda: sock.getsockopt(level, option))
+
+    def urandom(self, size: int) -> bytes:
+        """``getrandom(2)``: ``size`` bytes from the kernel's CSPRNG (``os.urandom``)."""
+        return os.urandom(size)
+
     def close(self, sock: socket.socket) -> None:
         """Close ``sock`` (never retried: close must not be repeated)."""
         sock.close()

@@ -66,7 +66,13 @@ class KernelHash:
         self.digest_size = digest_size
         self.block_size = block_size
         if data is not None:
-            self.update(data)
+            # No other thread can see the object yet: no lock (CPython 3.11 reads
+            # the clock on every lock acquire, a syscall where there is no vDSO).
+            view = as_view(data)
+            if view.nbytes <= HOLD_LIMIT:
+                self._buf += view
+            else:
+                self._send(view)
 
     # -- hashlib API -------------------------------------------------------
 

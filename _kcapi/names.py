@@ -82,3 +82,49 @@ def hash_spec(name: str) -> HashSpec | None:
 def hmac_kernel_name(spec: HashSpec) -> str:
     """The kernel name of HMAC over ``spec`` ('' if the kernel has no such hash)."""
     return f"hmac({spec.kernel})" if spec.kernel else ""
+
+
+# ---------------------------------------------------------------------------
+# AEAD, MAC and RNG (kcapi_cipher: GCM, CCM, ChaCha20-Poly1305, CMAC, Random).
+# Appended as its own section; the skcipher names live in their own section.
+
+
+@dataclass(frozen=True)
+class AeadNames:
+    """The kernel algorithms behind one AEAD construction.
+
+    Attributes:
+        aead: the kernel's one-shot AEAD (``'gcm(aes)'``), or ``''`` when it has none.
+        stream: the skcipher giving the keystream (``'ctr(aes)'``).
+        mac: the hash giving the authenticator (``'ghash'``, ``'cbcmac(aes)'``).
+    """
+
+    aead: str
+    stream: str
+    mac: str
+
+
+#: PyCryptodome's block cipher names (as the AES factory passes them) -> kernel cipher names.
+AEAD_CIPHERS = {"aes": "aes"}
+
+
+def gcm_names(cipher: str) -> AeadNames:
+    """GCM over ``cipher`` (a kernel cipher name): gcm(), or ctr() + the keyed ``ghash``."""
+    return AeadNames(f"gcm({cipher})", f"ctr({cipher})", "ghash")
+
+
+def ccm_names(cipher: str) -> AeadNames:
+    """CCM over ``cipher``: ccm(), or ctr() + the keyed CBC-MAC hash ``cbcmac()``."""
+    return AeadNames(f"ccm({cipher})", f"ctr({cipher})", f"cbcmac({cipher})")
+
+
+#: RFC 8439 ChaCha20-Poly1305 (the kernel's ``poly1305`` hash takes its key as the
+#: first 32 bytes of the message); XChaCha20-Poly1305 has no one-shot kernel AEAD.
+CHACHA20_POLY1305 = AeadNames("rfc7539(chacha20,poly1305)", "chacha20", "poly1305")
+XCHACHA20_POLY1305 = AeadNames("", "xchacha20", "poly1305")
+
+#: CMAC (RFC 4493) over a kernel cipher name.
+CMAC_TEMPLATE = "cmac({cipher})"
+
+#: The kernel's default deterministic random bit generator (a DRBG).
+RNG_NAME = "stdrng"

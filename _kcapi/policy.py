@@ -24,6 +24,16 @@ ENV_VAR = "KCAPI_BACKEND"
 
 _current: str | None = None
 
+#: Bumped whenever the policy or the kernel probes may have changed: objects'
+#: constructors cache their routing decision under this number.
+generation = 0
+
+
+def invalidate() -> None:
+    """Make every cached routing decision stale (the policy or a probe changed)."""
+    global generation
+    generation += 1
+
 
 def _check(name: str, source: str) -> str:
     if name not in BACKENDS:
@@ -54,6 +64,7 @@ def set_backend(name: str) -> str:
     global _current
     previous = get_backend()
     _current = _check(name, "backend")
+    invalidate()
     return previous
 
 

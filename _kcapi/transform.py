@@ -19,7 +19,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from . import _syscalls, policy, procfs
-from ._constants import ALG_SET_KEY
+from ._constants import ALG_SET_AEAD_AUTHSIZE, ALG_SET_KEY
 from .errors import SOFTWARE_POLICY, KernelUnavailableError, refusal
 
 #: Idle operation sockets kept per transform.
@@ -54,7 +54,8 @@ class Transform:
 
     __slots__ = ("kind", "name", "sock", "_idle", "_idle_fds", "_driver", "__weakref__")
 
-    def __init__(self, kind: str, name: str, key: bytes | None = None):
+    def __init__(self, kind: str, name: str, key: bytes | None = None,
+                 authsize: int | None = None):
         kernel = _syscalls.kernel
         try:
             sock = kernel.socket()
@@ -74,6 +75,15 @@ class Transform:
                     raise ValueError(f"the kernel rejected a {len(key)}-byte key "
                                      f"for '{name}'") from None
                 raise refusal(exc, "setkey", kind, name) from None
+        if authsize is not None:  # an AEAD's tag size, also fixed before accept()
+            try:
+                kernel.setsockopt(sock, ALG_SET_AEAD_AUTHSIZE, None, authsize)
+            except OSError as exc:
+                kernel.close(sock)
+                if exc.errno == errno.EINVAL:
+                    raise ValueError(f"the kernel rejected a {authsize}-byte tag "
+                                     f"for '{name}'") from None
+                raise refusal(exc, "setauthsize", kind, name) from None
         self.kind = kind
         self.name = name
         self.sock = sock
@@ -148,7 +158,7 @@ class Transform:
 
 _lock = threading.Lock()
 _unkeyed: dict[tuple[str, str], Transform | KernelUnavailableError] = {}
-_keyed: OrderedDict[tuple[str, str, bytes], Transform] = OrderedDict()
+_keyed: OrderedDict[tuple[str, str, bytes, int | None], Transform] = OrderedDict()
 _key_tag_secret = b""  # drawn on first keyed use, not at import
 _fork_hook_installed = False
 
@@ -197,18 +207,20 @@ def _key_tag(key: bytes) -> bytes:
     return hashlib.blake2b(key, key=_key_tag_secret).digest()
 
 
-def get(kind: str, name: str, key: bytes | None = None) -> Transform:
-    """The cached transform for ``(kind, name[, key])``, binding it on first use.
+def get(kind: str, name: str, key: bytes | None = None,
+        authsize: int | None = None) -> Transform:
+    """The cached transform for ``(kind, name[, key[, authsize]])``, binding it on first use.
 
     Args:
         kind: AF_ALG type ('hash', 'skcipher', 'aead', 'rng').
         name: kernel algorithm name, e.g. ``'hmac(sha256)'``.
         key: the key to set with ALG_SET_KEY (keyed transforms are cached by a
             keyed digest of the key, never by the key itself).
+        authsize: an AEAD's tag size (ALG_SET_AEAD_AUTHSIZE), only with a key.
 
     Raises:
         KernelUnavailableError: the kernel refused; the refusal is cached too.
-        ValueError: the kernel rejected the key.
+        ValueError: the kernel rejected the key or the tag size.
     """
     # The unkeyed bind is the probe, for keyed algorithms too: it fails with
     # the reason (ENOENT, EAFNOSUPPORT, ...) before any key is involved.
@@ -217,13 +229,13 @@ def get(kind: str, name: str, key: bytes | None = None) -> Transform:
         raise found
     if key is None:
         return found
-    tag = (kind, name, _key_tag(key))
+    tag = (kind, name, _key_tag(key), authsize)
     with _lock:
         found = _keyed.get(tag)
         if found is not None:
             _keyed.move_to_end(tag)
             return found
-    made = Transform(kind, name, key)
+    made = Transform(kind, name, key, authsize)
     with _lock:
         _keyed[tag] = made
         while len(_keyed) > KEYED_CACHE_SIZE:
@@ -231,12 +243,13 @@ def get(kind: str, name: str, key: bytes | None = None) -> Transform:
     return made
 
 
-def kernel_or_none(kind: str, name: str, key: bytes | None = None) -> Transform | None:
+def kernel_or_none(kind: str, name: str, key: bytes | None = None,
+                   authsize: int | None = None) -> Transform | None:
     """Apply the backend policy: the transform, or ``None`` when software must serve.
 
     Raises:
         KernelUnavailableError: under the ``kernel`` policy, when the kernel refuses.
-        ValueError: the kernel rejected the key.
+        ValueError: the kernel rejected the key or the tag size.
     """
     chosen = policy.get_backend()
     if chosen == policy.SOFTWARE:
@@ -249,7 +262,7 @@ def kernel_or_none(kind: str, name: str, key: bytes | None = None) -> Transform 
     if key is None:
         return found
     try:
-        return get(kind, name, key)
+        return get(kind, name, key, authsize)
     except KernelUnavailableError:
         if chosen == policy.KERNEL:
             raise
@@ -271,3 +284,4 @@ def clear() -> None:
     with _lock:
         _unkeyed.clear()
         _keyed.clear()
+    policy.invalidate()

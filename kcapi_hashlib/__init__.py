@@ -12,6 +12,7 @@ kernel cannot serve raises :class:`KernelUnavailableError` naming the reason.
 
 from __future__ import annotations
 
+import functools
 import hashlib as _hashlib
 import io
 import operator
@@ -48,19 +49,35 @@ _UNSUPPORTED_DIGESTMOD: type[ValueError] = getattr(
 CONSTRUCTOR_NAMES: dict[Callable[..., Any], str] = {}
 
 
-def _software(name: str, data: Any, usedforsecurity: bool, spec: HashSpec | None) -> Any:
-    """The hashlib object for ``name``, or the kernel's refusal when hashlib lacks it too."""
-    maker = getattr(_hashlib, name, None) if name in _hashlib.algorithms_guaranteed else None
-    try:
-        if maker is not None:
-            return maker(data, usedforsecurity=usedforsecurity)
-        return _hashlib.new(name, data, usedforsecurity=usedforsecurity)
-    except ValueError:
-        if spec is not None and spec.kernel:
-            found = _transform._lookup(_HASH, spec.kernel) if get_backend() != "software" else None
-            if isinstance(found, KernelUnavailableError):
-                raise found from None
-        raise
+def _software_maker(spec: HashSpec) -> Callable[..., Any]:
+    """hashlib's constructor for ``spec``; for a name hashlib lacks, one that explains why."""
+    if spec.name in _hashlib.algorithms_guaranteed:
+        return getattr(_hashlib, spec.name)  # type: ignore[no-any-return]
+    if spec.name in _lower_available():
+        return functools.partial(_hashlib.new, spec.name)
+
+    def unavailable(data: Any = _NO_DATA, **kwargs: Any) -> Any:
+        found = (_transform._lookup(_HASH, spec.kernel)
+                 if spec.kernel and get_backend() != _policy.SOFTWARE else None)
+        if isinstance(found, KernelUnavailableError):
+            raise found
+        return _hashlib.new(spec.name, data, **kwargs)  # hashlib's own ValueError
+
+    return unavailable
+
+
+def _route(spec: HashSpec) -> Any:
+    """The current routing decision for ``spec``: a Transform, or a software constructor.
+
+    Raises:
+        KernelUnavailableError: under the ``kernel`` policy, when the kernel cannot serve.
+    """
+    if not spec.kernel:
+        if get_backend() == _policy.KERNEL:
+            raise no_equivalent(spec.name)
+        return _software_maker(spec)
+    tfm = _transform.kernel_or_none(_HASH, spec.kernel)
+    return _software_maker(spec) if tfm is None else tfm
 
 
 def _string_alias(data: Any, string: Any) -> Any:
@@ -76,19 +93,28 @@ _NO_DATA: Any = b""
 
 
 def _make(spec: HashSpec) -> Callable[..., Any]:
+    # The routing decision is cached under the policy generation, so that the
+    # software fallback costs one comparison more than calling hashlib itself.
+    cached: list[Any] = [-1, None]
+
     def constructor(data: Any = _NO_DATA, *, usedforsecurity: bool = True, string: Any = None) -> Any:
-        data = _string_alias(data, string)
-        if not spec.kernel:
-            if get_backend() == _policy.KERNEL:
+        if string is not None:
+            data = _string_alias(data, string)
+        if cached[0] != _policy.generation:
+            try:
+                route = _route(spec)
+            except KernelUnavailableError:
                 if data is not _NO_DATA:
                     as_view(data)  # a str or non-buffer gets hashlib's TypeError first
-                raise no_equivalent(spec.name)
-            return _software(spec.name, data, usedforsecurity, spec)
-        tfm = _transform.kernel_or_none(_HASH, spec.kernel)
-        if tfm is None:
-            return _software(spec.name, data, usedforsecurity, spec)
-        return KernelHash(tfm, spec.name, spec.digest_size, spec.block_size,
-                          None if data is _NO_DATA else data)
+                raise
+            cached[:] = [_policy.generation, route]
+        route = cached[1]
+        if route.__class__ is _transform.Transform:
+            return KernelHash(route, spec.name, spec.digest_size, spec.block_size,
+                              None if data is _NO_DATA else data)
+        if usedforsecurity:
+            return route(data)
+        return route(data, usedforsecurity=False)
 
     constructor.__name__ = constructor.__qualname__ = spec.name
     constructor.__doc__ = (f"Return a new {spec.name} hash object, served by the kernel's "
@@ -180,17 +206,19 @@ def new(name: str, data: Any = _NO_DATA, **kwargs: Any) -> Any:
     """
     if not isinstance(name, str):
         raise TypeError(f"new() argument 'name' must be str, not {type(name).__name__}")
-    spec = hash_spec(name)
-    if spec is None:
-        if get_backend() == _policy.KERNEL and name.lower() in _lower_available():
-            raise no_equivalent(name)
-        return _hashlib.new(name, data, **kwargs)
-    maker = _NAMED.get(spec.name)
-    if maker is not None:
-        return maker(data, **kwargs)
-    return _make_extra(spec)(data, **kwargs)
+    maker = _NEW_ROUTES.get(name)
+    if maker is None:
+        spec = hash_spec(name)
+        if spec is None:
+            if get_backend() == _policy.KERNEL and name.lower() in _lower_available():
+                raise no_equivalent(name)
+            return _hashlib.new(name, data, **kwargs)
+        maker = _NAMED.get(spec.name) or _make_extra(spec)
+        _NEW_ROUTES[name] = maker
+    return maker(data, **kwargs)
 
 
+_NEW_ROUTES: dict[str, Callable[..., Any]] = {}
 _EXTRA: dict[str, Callable[..., Any]] = {}
 
 

@@ -1,53 +1,32 @@
-"""``python -m kcapi_hashlib``: hash files through the kernel and say who served them.
+"""``python -m kcapi_hashlib``: an alias of ``kcapi sum`` (see :mod:`kcapi_cli.sum`).
 
-Prints ``<hex digest>  <file>`` lines (as sha256sum does) on stdout and, on
-stderr, which implementation served the algorithm: the kernel driver with its
-priority, or the software fallback with the reason.
+``python -m kcapi_hashlib [-a ALG] [--backend B] [--debug] [FILE|-]...`` prints
+the lines ``sha256sum`` & co. print, hashed by the kernel where the policy
+allows; every ``kcapi sum`` option works, and messages name this command.
+``--debug`` says on standard error which kernel driver (or which software
+fallback, and why) served the algorithm.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
+from collections.abc import Sequence
 
-import kcapi_hashlib
+from kcapi_cli import sum as _sum
+
+PROG = "python -m kcapi_hashlib"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kcapi_hashlib", description=__doc__.splitlines()[0])
-    parser.add_argument("-a", "--algorithm", default="sha256", help="hash name (default sha256)")
-    parser.add_argument("--backend", choices=("auto", "kernel", "software"),
-                        help="backend policy (default: $KCAPI_BACKEND or auto)")
-    parser.add_argument("files", nargs="*", default=["-"], help="files to hash ('-' is stdin)")
-    args = parser.parse_args(argv)
-    if args.backend:
-        kcapi_hashlib.set_backend(args.backend)
-    status = 0
-    served = None
-    for name in args.files:
-        try:
-            if name == "-":
-                h = kcapi_hashlib.file_digest(sys.stdin.buffer, args.algorithm)
-            else:
-                with open(name, "rb") as f:
-                    h = kcapi_hashlib.file_digest(f, args.algorithm)
-        except kcapi_hashlib.KernelUnavailableError as exc:
-            print(f"python -m kcapi_hashlib: {exc}", file=sys.stderr)
-            return 1
-        except OSError as exc:
-            print(f"python -m kcapi_hashlib: {name}: {exc.strerror or exc}", file=sys.stderr)
-            status = 1
-            continue
-        print(f"{h.hexdigest()}  {name}")
-        served = kcapi_hashlib.backend_info(h)
-    if served is not None:
-        if served.backend == "kernel":
-            print(f"# {args.algorithm}: kernel algorithm {served.algorithm}, driver "
-                  f"{served.driver} (priority {served.priority}, {served.implementation})",
-                  file=sys.stderr)
-        else:
-            print(f"# {args.algorithm}: software ({served.driver}); {served.reason}", file=sys.stderr)
-    return status
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``kcapi sum`` under this module's name.
+
+    Args:
+        argv: the arguments (default ``sys.argv[1:]``).
+
+    Returns:
+        The exit status of ``kcapi sum``.
+    """
+    return _sum.main(sys.argv[1:] if argv is None else argv, prog=PROG)
 
 
 if __name__ == "__main__":

@@ -92,7 +92,7 @@ def kernel_release(kernel: str) -> str:
 
 
 def xstate_shim(release: str) -> str:
-    """Build (once) the ptrace shim that UML kernels before 6.10 need on AMX hosts.
+    """Build (once) the ptrace shim that UML kernels before 6.13 need on AMX hosts.
 
     Returns the path of the shared object, or '' for kernels that size their
     FPU buffers from the host (see scripts/uml/xstate_shim.c).
@@ -101,7 +101,7 @@ def xstate_shim(release: str) -> str:
         major, minor = (int(x) for x in release.split(".")[:2])
     except ValueError:
         return ""
-    if (major, minor) >= (6, 10):
+    if (major, minor) >= (6, 13):
         return ""
     digest = hashlib.sha256(SHIM_SOURCE.read_bytes()).hexdigest()[:12]
     target = CACHE / f"xstate_shim-{digest}.so"

@@ -1,31 +1,24 @@
 """System calls per operation, counted by strace in a kernel with AF_ALG.
 
 One traced child process runs every pattern N times between marker writes;
-the syscalls between two markers, divided by N, are the cost per operation.
-``clock_gettime`` is left out: on real kernels it is served by the vDSO
-without entering the kernel (User-Mode Linux has no vDSO, so strace sees it
-there; CPython 3.11 reads the clock on every lock acquire).
+the syscalls between two markers, divided by N, are the cost per operation
+(see bench/syscount.py, which the benchmark shares).
 """
 
 from __future__ import annotations
 
 import collections
-import os
-import re
-import shutil
-import subprocess
-import sys
 import textwrap
 
 import pytest
+
+from bench.syscount import MARK, count_between_marks, mark_line, trace_script
 
 from .support import REQUIRE_KERNEL, require_kernel_alg
 
 pytestmark = pytest.mark.kernel
 
 N = 20
-MARK = "@@kcapi-mark "
-NOT_COUNTED = {"clock_gettime", "clock_gettime64", "gettimeofday"}
 
 # pattern name -> (setup code, code repeated N times, target syscalls per op)
 PATTERNS = {
@@ -56,49 +49,21 @@ def child_script() -> str:
         "for _ in range(8): sha256(b'w' * 20000).copy().digest()",  # fill the pools
     ]
     for name, (setup, body, _target) in PATTERNS.items():
-        lines += [setup, f"os.write(2, {(MARK + 'start ' + name + chr(10)).encode()!r})",
-                  f"for _ in range({N}):", f"    {body}",
-                  f"os.write(2, {(MARK + 'end ' + name + chr(10)).encode()!r})"]
+        lines += [setup, mark_line("start", name), f"for _ in range({N}):", f"    {body}",
+                  mark_line("end", name)]
     return "\n".join(lines) + "\n"
-
-
-def count_between_marks(trace: str) -> dict[str, collections.Counter]:
-    counts: dict[str, collections.Counter] = {}
-    current = None
-    for line in trace.splitlines():
-        match = re.match(r"^(?:\[pid\s+\d+\]\s+|\d+\s+)?(\w+)\(", line)
-        if not match:
-            continue
-        call = match.group(1)
-        if MARK in line:
-            label = line.split(MARK, 1)[1].split("\\n", 1)[0]
-            kind, _, name = label.partition(" ")
-            current = name if kind == "start" else None
-            if kind == "start":
-                counts[name] = collections.Counter()
-            continue
-        if current is not None and call not in NOT_COUNTED:
-            counts[current][call] += 1
-    return counts
 
 
 @pytest.fixture(scope="module")
 def measured(tmp_path_factory):
     require_kernel_alg("hash", "sha256")
-    strace = shutil.which("strace")
-    if strace is None:
+    try:
+        return trace_script(child_script(), tmp_path_factory.mktemp("strace"),
+                            {"KCAPI_BACKEND": "kernel"})
+    except FileNotFoundError:
         if REQUIRE_KERNEL:
             pytest.fail("strace is needed to count syscalls (scripts/bootstrap installs it)")
         pytest.skip("strace is not installed")
-    work = tmp_path_factory.mktemp("strace")
-    script = work / "patterns.py"
-    script.write_text(child_script())
-    out = work / "trace"
-    done = subprocess.run([strace, "-f", "-qq", "-s", "64", "-o", str(out), sys.executable, str(script)],
-                          capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "KCAPI_BACKEND": "kernel"})
-    assert done.returncode == 0, done.stderr[-2000:]
-    return count_between_marks(out.read_text())
 
 
 @pytest.mark.parametrize("name", list(PATTERNS))

@@ -1,0 +1,1 @@
+"""Benchmarks: kcapi against raw AF_ALG socket code, hashlib/PyCryptodome and libkcapi."""

@@ -1,0 +1,333 @@
+"""Side-by-side benchmark: kcapi (kernel) vs raw AF_ALG socket code, hashlib/PyCryptodome,
+libkcapi's kcapi-dgst / kcapi-enc and the kernel's own speed (tcrypt).
+
+Run it inside a kernel with AF_ALG (``scripts/bench`` boots User-Mode Linux where
+the host has none).  It prints one table per algorithm, the system calls per
+operation (strace), and writes ``bench-results/bench.json`` and ``bench.png``.
+
+Figures are wall-clock on a shared machine: compare columns of one run, not runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac as std_hmac
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import kcapi_hashlib
+from kcapi_hashlib import hmac as k_hmac
+
+from .syscount import mark_line, trace_script
+
+SIZES = [64, 1024, 16 * 1024, 1024 * 1024]
+HMAC_KEY = b"k" * 32
+KCAPI_NAMES = {"sha1": "sha1", "sha256": "sha256", "sha512": "sha512", "hmac-sha256": "hmac(sha256)"}
+
+
+@dataclass
+class Row:
+    """One measurement."""
+
+    algorithm: str
+    size: int
+    implementation: str
+    ops_per_s: float
+    mb_per_s: float
+    note: str = ""
+
+
+def measure(op: Callable[[], object], size: int, min_time: float) -> tuple[float, float]:
+    """Run ``op`` for at least ``min_time`` seconds (best of 3 rounds): (ops/s, MB/s)."""
+    op()
+    best = 0.0
+    for _ in range(3):
+        count, start = 0, time.perf_counter()
+        while True:
+            op()
+            count += 1
+            elapsed = time.perf_counter() - start
+            if elapsed >= min_time / 3:
+                break
+        best = max(best, count / elapsed)
+    return best, best * size / 1e6
+
+
+# -- implementations -------------------------------------------------------
+
+def ours(alg: str, data: bytes) -> Callable[[], object]:
+    if alg == "hmac-sha256":
+        return lambda: k_hmac.new(HMAC_KEY, data, "sha256").digest()
+    return lambda: kcapi_hashlib.new(alg, data).digest()
+
+
+def software(alg: str, data: bytes) -> Callable[[], object]:
+    if alg == "hmac-sha256":
+        return lambda: std_hmac.digest(HMAC_KEY, data, "sha256")
+    return lambda: hashlib.new(alg, data).digest()
+
+
+def _bound(alg: str) -> socket.socket:
+    s = socket.socket(socket.AF_ALG, socket.SOCK_SEQPACKET, 0)
+    s.bind(("hash", KCAPI_NAMES[alg]))
+    if alg.startswith("hmac"):
+        s.setsockopt(socket.SOL_ALG, socket.ALG_SET_KEY, HMAC_KEY)
+    return s
+
+
+def raw_naive(alg: str, data: bytes) -> Callable[[], object]:
+    """What straightforward socket code (and libkcapi's one-shot call) does per message."""
+    size = hashlib.new(alg[5:] if alg.startswith("hmac") else alg).digest_size
+
+    def op() -> bytes:
+        with _bound(alg) as s:
+            conn, _ = s.accept()
+            with conn:
+                conn.sendall(data)
+                return conn.recv(size)
+    return op
+
+
+def raw_reused(alg: str, data: bytes) -> Callable[[], object]:
+    """The floor for Python socket code: one bound and one op socket kept forever."""
+    size = hashlib.new(alg[5:] if alg.startswith("hmac") else alg).digest_size
+    parent = _bound(alg)
+    conn, _ = parent.accept()
+    raw_reused.keep.append((parent, conn))  # type: ignore[attr-defined]
+
+    def op() -> bytes:
+        conn.sendall(data)
+        return conn.recv(size)
+    return op
+
+
+raw_reused.keep = []  # type: ignore[attr-defined]
+
+
+def kcapi_dgst_rows(alg: str, sizes: list[int], work: Path, runs: int) -> list[Row]:
+    """libkcapi's kcapi-dgst per message: time(file of size) - time(empty file), best of ``runs``.
+
+    Only for messages of 1 MiB and more: below that, the process start-up of a
+    command-line tool dwarfs the message and the difference is noise.
+    """
+    tool = shutil.which("kcapi-dgst")
+    if tool is None or alg not in KCAPI_NAMES:
+        return []
+    args = [tool, "-c", KCAPI_NAMES[alg], "--hex", "-q"]
+    if alg.startswith("hmac"):
+        keyfile = work / "key"
+        keyfile.write_bytes(HMAC_KEY)
+
+    def timed(path: Path) -> float:
+        best = float("inf")
+        for _ in range(runs):
+            with open(path, "rb") as src:
+                extra: dict = {}
+                cmd = list(args)
+                if alg.startswith("hmac"):
+                    key_fd = os.open(keyfile, os.O_RDONLY)
+                    cmd += ["--keyfd", str(key_fd)]
+                    extra = {"pass_fds": (key_fd,)}
+                start = time.perf_counter()
+                subprocess.run(cmd, stdin=src, stdout=subprocess.DEVNULL, check=True, **extra)
+                best = min(best, time.perf_counter() - start)
+                if alg.startswith("hmac"):
+                    os.close(key_fd)
+        return best
+
+    empty = work / "empty"
+    empty.write_bytes(b"")
+    base = timed(empty)
+    rows = []
+    for size in (s for s in sizes if s >= 1 << 20):
+        path = work / f"in-{size}"
+        path.write_bytes(os.urandom(size))
+        cost = max(timed(path) - base, 1e-9)
+        rows.append(Row(alg, size, "kcapi-dgst", 1 / cost, size / cost / 1e6,
+                        "per message, process start-up subtracted"))
+    return rows
+
+
+# The result of a one-update test is a printk continuation: dmesg may show it on its own line.
+TCRYPT_LINE = re.compile(r"\(\s*(\d+) byte blocks,\s*(\d+) bytes per update,\s*(\d+) updates\):"
+                         r"\s*(?:\n\[[^\]]*\]\s*)?(\d+) opers/sec,\s*(\d+) bytes/sec")
+
+
+def tcrypt_rows(alg: str) -> list[Row]:
+    """The kernel's own hash speed (tcrypt module, 1 s per size) where it can be loaded."""
+    if alg not in KCAPI_NAMES or alg.startswith("hmac") or shutil.which("modprobe") is None \
+            or os.geteuid() != 0:
+        return []  # tcrypt's hash speed test sets no key: no hmac figures
+    name = KCAPI_NAMES[alg]
+    subprocess.run(["dmesg", "-C", "-n", "1"], capture_output=True)  # results to the log, not the console
+    subprocess.run(["modprobe", "tcrypt", "mode=300", f"alg={name}", "sec=1"], capture_output=True)
+    log = subprocess.run(["dmesg"], capture_output=True, text=True).stdout
+    rows = []
+    for block, per_update, _updates, ops, bps in TCRYPT_LINE.findall(log):
+        if block == per_update and int(block) in (64, 1024, 8192):
+            rows.append(Row(alg, int(block), "kernel tcrypt", float(ops), int(bps) / 1e6,
+                            "in-kernel loop, no syscalls"))
+    return rows
+
+
+def syscalls_per_op(work: Path) -> dict[str, dict[str, float]]:
+    """strace counts of ours and raw socket code (sha256, hmac-sha256)."""
+    n = 20
+    lines = ["import os, socket", "import kcapi_hashlib", "from kcapi_hashlib import hmac",
+             "kcapi_hashlib.set_backend('kernel')",
+             "from bench.run import raw_naive, raw_reused, HMAC_KEY"]
+    cases = {}
+    for size in (64, 16384, 1024 * 1024):
+        for impl, stmt in (("ours", f"kcapi_hashlib.sha256(d{size}).digest()"),
+                           ("raw naive", f"naive{size}()"), ("raw reused", f"reused{size}()")):
+            cases[f"sha256 {size} B {impl}"] = stmt
+        lines += [f"d{size} = b'x' * {size}", f"naive{size} = raw_naive('sha256', d{size})",
+                  f"reused{size} = raw_reused('sha256', d{size})",
+                  f"kcapi_hashlib.sha256(d{size}).digest(); naive{size}(); reused{size}()"]
+    cases["hmac-sha256 64 B ours"] = "hmac.new(HMAC_KEY, d64, 'sha256').digest()"
+    lines.append("hmac.new(HMAC_KEY, d64, 'sha256').digest()")
+    for name, stmt in cases.items():
+        lines += [mark_line("start", name), f"for _ in range({n}):", f"    {stmt}",
+                  mark_line("end", name)]
+    counted = trace_script("\n".join(lines) + "\n", work,
+                           {"PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    return {name: {"per_op": sum(c.values()) / n, **{k: v / n for k, v in c.items()}}
+            for name, c in counted.items()}
+
+
+def file_digest_rows(work: Path, size: int) -> list[Row]:
+    """file_digest of a large file vs kcapi-dgst on it, with our RSS growth."""
+    path = work / "big"
+    with open(path, "wb") as f:
+        chunk = os.urandom(1 << 20)
+        for _ in range(size >> 20):
+            f.write(chunk)
+    rows = []
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    with open(path, "rb") as f:
+        kcapi_hashlib.file_digest(f, "sha256").digest()
+    elapsed = time.perf_counter() - start
+    growth = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before
+    rows.append(Row("file sha256", size, "ours file_digest", 1 / elapsed, size / elapsed / 1e6,
+                    f"max RSS growth {growth / 1024:.1f} MiB"))
+    tool = shutil.which("kcapi-dgst")
+    if tool:
+        start = time.perf_counter()
+        subprocess.run([tool, "-c", "sha256", "-i", str(path), "--hex", "-q"],
+                       stdout=subprocess.DEVNULL, check=True)
+        elapsed = time.perf_counter() - start
+        rows.append(Row("file sha256", size, "kcapi-dgst -i", 1 / elapsed, size / elapsed / 1e6))
+    start = time.perf_counter()
+    with open(path, "rb") as f:
+        hashlib.file_digest(f, "sha256").digest()
+    elapsed = time.perf_counter() - start
+    rows.append(Row("file sha256", size, "hashlib file_digest", 1 / elapsed, size / elapsed / 1e6))
+    path.unlink()
+    return rows
+
+
+def print_table(rows: list[Row]) -> None:
+    by_alg: dict[str, list[Row]] = {}
+    for row in rows:
+        by_alg.setdefault(row.algorithm, []).append(row)
+    for alg, group in by_alg.items():
+        print(f"\n## {alg}")
+        print(f"{'implementation':<22}{'size':>10}{'ops/s':>12}{'MB/s':>10}{'x ours':>9}  note")
+        ours_by_size = {r.size: r.mb_per_s for r in group if r.implementation.startswith("ours")}
+        for r in sorted(group, key=lambda r: (r.size, r.implementation)):
+            ref = ours_by_size.get(r.size)
+            ratio = f"{r.mb_per_s / ref:.2f}" if ref else "-"
+            print(f"{r.implementation:<22}{r.size:>10}{r.ops_per_s:>12.0f}{r.mb_per_s:>10.1f}"
+                  f"{ratio:>9}  {r.note}")
+
+
+def plot(rows: list[Row], path: Path) -> bool:
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    algs = [a for a in dict.fromkeys(r.algorithm for r in rows) if not a.startswith("file")]
+    fig, axes = plt.subplots(1, len(algs), figsize=(5 * len(algs), 4), squeeze=False)
+    for ax, alg in zip(axes[0], algs):
+        impls = dict.fromkeys(r.implementation for r in rows if r.algorithm == alg)
+        for impl in impls:
+            pts = sorted((r.size, r.mb_per_s) for r in rows
+                         if r.algorithm == alg and r.implementation == impl)
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=impl)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_title(alg)
+        ax.set_xlabel("message size (bytes)")
+        ax.set_ylabel("MB/s")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(f"kcapi vs alternatives, Linux {platform.release()}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--min-time", type=float, default=0.6, help="seconds per cell")
+    parser.add_argument("--out", default="bench-results", help="output directory")
+    parser.add_argument("--algorithms", default="sha1,sha256,sha512,hmac-sha256")
+    parser.add_argument("--file-size", type=int, default=256, help="MiB for the file_digest run")
+    parser.add_argument("--no-tcrypt", action="store_true")
+    args = parser.parse_args(argv)
+    kcapi_hashlib.set_backend("kernel")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for alg in args.algorithms.split(","):
+            for size in SIZES:
+                data = os.urandom(size)
+                for impl, make in (("ours (kernel)", ours), ("raw socket naive", raw_naive),
+                                   ("raw socket reused", raw_reused),
+                                   ("hashlib/hmac (user space)", software)):
+                    ops, mbs = measure(make(alg, data), size, args.min_time)
+                    rows.append(Row(alg, size, impl, ops, mbs))
+            rows += kcapi_dgst_rows(alg, SIZES, work, runs=9)
+            if not args.no_tcrypt:
+                rows += tcrypt_rows(alg)
+            print(f"measured {alg}", file=sys.stderr)
+        if args.file_size:
+            rows += file_digest_rows(work, args.file_size << 20)
+        syscalls = syscalls_per_op(work)
+    print(f"# kcapi benchmark, Linux {platform.release()} ({platform.machine()}), "
+          f"Python {platform.python_version()}")
+    print_table(rows)
+    print("\n## system calls per operation (strace, clock_gettime excluded)")
+    for name, counts in syscalls.items():
+        detail = ", ".join(f"{k} {v:g}" for k, v in counts.items() if k != "per_op")
+        print(f"{name:<34}{counts['per_op']:>6.2f}  ({detail})")
+    result = {"kernel": platform.release(), "machine": platform.machine(),
+              "python": platform.python_version(), "rows": [asdict(r) for r in rows],
+              "syscalls_per_op": syscalls}
+    (out / "bench.json").write_text(json.dumps(result, indent=1))
+    drawn = plot(rows, out / "bench.png")
+    print(f"\nwrote {out / 'bench.json'}" + (f" and {out / 'bench.png'}" if drawn else
+                                              " (no matplotlib: no plot)"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
