@@ -1,6 +1,7 @@
 """C library entry points the ``socket`` module lacks a cheap form of (cffi, ABI mode).
 
-Used only by :mod:`._syscalls`.  ``socket.socket.accept()`` calls
+Used only by :mod:`._syscalls`.  The keyring calls (``add_key``, ``keyctl``)
+have no glibc wrapper and go through ``syscall()``.  ``socket.socket.accept()`` calls
 ``getsockname()`` on every new socket to check it, and a ``socket`` object
 cannot be built around a descriptor without that extra system call; op
 sockets of hashes are therefore plain descriptors, driven through
@@ -23,6 +24,7 @@ struct msghdr {
 int accept4(int sockfd, void *addr, void *addrlen, int flags);
 long send(int sockfd, const void *buf, size_t len, int flags);
 long sendmsg(int sockfd, const struct msghdr *msg, int flags);
+long syscall(long number, ...);
 """
 
 _loaded: tuple[Any, Any] | None = None
@@ -38,3 +40,14 @@ def libc() -> tuple[Any, Any]:
         ffi.cdef(_CDEF)
         _loaded = (ffi, ffi.dlopen(None))
     return _loaded
+
+
+# add_key and keyctl system call numbers, by ``platform.machine()``.
+KEY_SYSCALLS = {
+    "x86_64": (248, 250), "amd64": (248, 250),
+    "aarch64": (217, 219), "arm64": (217, 219), "riscv64": (217, 219), "loongarch64": (217, 219),
+    "i386": (286, 288), "i686": (286, 288),
+    "armv7l": (309, 311), "armv6l": (309, 311),
+    "ppc64le": (269, 271), "ppc64": (269, 271),
+    "s390x": (278, 280),
+}

@@ -114,6 +114,36 @@ class Kernel:
             if views:
                 views[0] = views[0][sent:]
 
+    # -- the kernel keyring (add_key(2), keyctl(2)) -------------------------
+
+    def _key_syscall(self, which: int, *args: object) -> int:
+        import platform
+
+        ffi, lib = _libc.libc()
+        numbers = _libc.KEY_SYSCALLS.get(platform.machine())
+        if numbers is None:
+            raise OSError(errno.ENOSYS, f"keyring calls are not mapped for {platform.machine()}")
+        while True:
+            result = lib.syscall(ffi.cast("long", numbers[which]), *args)
+            if result >= 0:
+                return int(result)
+            _raise_unless_eintr(ffi.errno)
+
+    def add_key(self, key_type: str, description: str, payload: bytes, keyring: int) -> int:
+        """``add_key(2)``: put ``payload`` in ``keyring``; returns the new key's serial."""
+        ffi, _ = _libc.libc()
+        data = ffi.from_buffer(payload) if len(payload) else ffi.NULL
+        return self._key_syscall(0, ffi.new("char[]", key_type.encode()),
+                                 ffi.new("char[]", description.encode()), data,
+                                 ffi.cast("size_t", len(payload)), ffi.cast("long", keyring))
+
+    def keyctl(self, operation: int, *args: int | str) -> int:
+        """``keyctl(2)`` with integer or string arguments; returns its result."""
+        ffi, _ = _libc.libc()
+        converted = [ffi.new("char[]", a.encode()) if isinstance(a, str) else ffi.cast("long", a)
+                     for a in args]
+        return self._key_syscall(1, ffi.cast("long", operation), *converted)
+
     def read_fd(self, fd: int, size: int) -> bytes:
         """One ``read`` (a ``recv`` without flags) of at most ``size`` bytes."""
         return os.read(fd, size)

@@ -13,6 +13,8 @@ BLOCKED = "blocked"
 MISSING = "missing"
 REFUSED = "refused"
 NO_EQUIVALENT = "no-kernel-equivalent"
+NEEDS_NEWER_KERNEL = "needs-newer-kernel"
+KEYRING_NEEDS_KERNEL = "keyring-needs-kernel"
 SOFTWARE_POLICY = "software-policy"
 
 
@@ -88,3 +90,36 @@ def no_equivalent(python_name: str, detail: str = "") -> KernelUnavailableError:
     if detail:
         text += f" ({detail})"
     return KernelUnavailableError(None, text, reason=NO_EQUIVALENT, algorithm=python_name)
+
+
+def keyring_refusal(exc: OSError, key: object, name: str) -> OSError:
+    """Explain why keying ``name`` from a keyring key failed (ALG_SET_KEY_BY_KEY_SERIAL).
+
+    Returns:
+        :class:`KernelUnavailableError` (``needs-newer-kernel``) when the kernel
+        does not know the option; ``PermissionError`` without search permission;
+        ``ValueError`` for a key type or size the algorithm cannot take; else an
+        ``OSError`` with the errno and the key named.
+    """
+    err = exc.errno or 0
+    what = f"{key!r} for '{name}'"
+    if err in (_errno.ENOPROTOOPT, _errno.ENOSYS):
+        return KernelUnavailableError(
+            err, f"keying {what} needs Linux 6.2 or newer (ALG_SET_KEY_BY_KEY_SERIAL); "
+            "this kernel does not know that option", reason=NEEDS_NEWER_KERNEL, algorithm=name)
+    if err == _errno.EACCES:
+        return PermissionError(err, f"this process may not search {what} in the keyring "
+                               "(the key lacks search permission for it)")
+    if err in (_errno.EPROTO, _errno.EINVAL):
+        return ValueError(f"the kernel cannot key '{name}' from {key!r}: only 'user' and "
+                          "'logon' keys of a size the algorithm takes can be used "
+                          f"({os.strerror(err)})")
+    return OSError(err, f"cannot key {what}: {os.strerror(err)}")
+
+
+def keyring_needs_kernel(key: object, name: str, why: str,
+                         err: int | None = None) -> KernelUnavailableError:
+    """The error for a keyring key where the kernel cannot serve: no fallback can read it."""
+    return KernelUnavailableError(
+        err, f"{key!r} can only be used by the kernel, which cannot serve '{name}' here: {why}",
+        reason=KEYRING_NEEDS_KERNEL, algorithm=name)

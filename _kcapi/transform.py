@@ -14,13 +14,16 @@ import errno
 import hashlib
 import os
 import socket
+import struct
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
 from . import _syscalls, policy, procfs
-from ._constants import ALG_SET_AEAD_AUTHSIZE, ALG_SET_KEY
-from .errors import SOFTWARE_POLICY, KernelUnavailableError, refusal
+from ._constants import ALG_SET_AEAD_AUTHSIZE, ALG_SET_KEY, ALG_SET_KEY_BY_KEY_SERIAL
+from .errors import (SOFTWARE_POLICY, KernelUnavailableError, keyring_needs_kernel,
+                     keyring_refusal, refusal)
+from .keyring import KeyringKey
 
 #: Idle operation sockets kept per transform.
 POOL_SIZE = 4
@@ -54,7 +57,7 @@ class Transform:
 
     __slots__ = ("kind", "name", "sock", "_idle", "_idle_fds", "_driver", "__weakref__")
 
-    def __init__(self, kind: str, name: str, key: bytes | None = None,
+    def __init__(self, kind: str, name: str, key: bytes | KeyringKey | None = None,
                  authsize: int | None = None):
         kernel = _syscalls.kernel
         try:
@@ -66,7 +69,13 @@ class Transform:
         except OSError as exc:
             kernel.close(sock)
             raise refusal(exc, "bind", kind, name) from None
-        if key is not None:
+        if isinstance(key, KeyringKey):
+            try:
+                kernel.setsockopt(sock, ALG_SET_KEY_BY_KEY_SERIAL, struct.pack("=i", key.serial))
+            except OSError as exc:
+                kernel.close(sock)
+                raise keyring_refusal(exc, key, name) from None
+        elif key is not None:
             try:
                 kernel.setsockopt(sock, ALG_SET_KEY, key)
             except OSError as exc:
@@ -207,7 +216,7 @@ def _key_tag(key: bytes) -> bytes:
     return hashlib.blake2b(key, key=_key_tag_secret).digest()
 
 
-def get(kind: str, name: str, key: bytes | None = None,
+def get(kind: str, name: str, key: bytes | KeyringKey | None = None,
         authsize: int | None = None) -> Transform:
     """The cached transform for ``(kind, name[, key[, authsize]])``, binding it on first use.
 
@@ -229,6 +238,10 @@ def get(kind: str, name: str, key: bytes | None = None,
         raise found
     if key is None:
         return found
+    if isinstance(key, KeyringKey):
+        # Not cached: the key is read from the keyring when the object is made,
+        # so an updated or revoked key takes effect for every new object.
+        return Transform(kind, name, key, authsize)
     tag = (kind, name, _key_tag(key), authsize)
     with _lock:
         found = _keyed.get(tag)
@@ -243,28 +256,33 @@ def get(kind: str, name: str, key: bytes | None = None,
     return made
 
 
-def kernel_or_none(kind: str, name: str, key: bytes | None = None,
+def kernel_or_none(kind: str, name: str, key: bytes | KeyringKey | None = None,
                    authsize: int | None = None) -> Transform | None:
     """Apply the backend policy: the transform, or ``None`` when software must serve.
 
+    A :class:`~_kcapi.keyring.KeyringKey` is never ``None``: no software can use
+    a key it cannot read, so the kernel serves it or the error says why not.
+
     Raises:
-        KernelUnavailableError: under the ``kernel`` policy, when the kernel refuses.
+        KernelUnavailableError: under the ``kernel`` policy (or for a keyring key),
+            when the kernel refuses.
         ValueError: the kernel rejected the key or the tag size.
     """
     chosen = policy.get_backend()
-    if chosen == policy.SOFTWARE:
+    in_keyring = isinstance(key, KeyringKey)
+    if chosen == policy.SOFTWARE and not in_keyring:
         return None
-    found = _lookup(kind, name)
-    if isinstance(found, KernelUnavailableError):
-        if chosen == policy.KERNEL:
-            raise found
-        return None
-    if key is None:
-        return found
     try:
-        return get(kind, name, key, authsize)
+        if chosen == policy.SOFTWARE:
+            raise keyring_needs_kernel(key, name, "the backend policy is 'software'")
+        found = _lookup(kind, name)
+        if isinstance(found, KernelUnavailableError):
+            if in_keyring:
+                raise keyring_needs_kernel(key, name, str(found), found.errno) from None
+            raise found
+        return found if key is None else get(kind, name, key, authsize)
     except KernelUnavailableError:
-        if chosen == policy.KERNEL:
+        if chosen == policy.KERNEL or in_keyring:
             raise
         return None
 

@@ -23,8 +23,9 @@ from typing import Any
 
 from _kcapi import policy as _policy
 from _kcapi import transform as _transform
-from _kcapi.errors import KernelUnavailableError, no_equivalent
+from _kcapi.errors import KernelUnavailableError, keyring_needs_kernel, no_equivalent
 from _kcapi.hash import KernelHash, as_view
+from _kcapi.keyring import KeyringKey
 from _kcapi.names import BLAKE2B_KERNEL, HASHES, HashSpec, hash_spec, hmac_kernel_name
 from _kcapi.policy import get_backend, set_backend, use_backend
 from _kcapi.transform import BackendInfo
@@ -36,7 +37,7 @@ __all__ = (
     "shake_128", "shake_256",
     "new", "algorithms_guaranteed", "algorithms_available", "pbkdf2_hmac", "file_digest",
     "backend_info", "get_backend", "set_backend", "use_backend",
-    "KernelUnavailableError", "BackendInfo",
+    "KernelUnavailableError", "BackendInfo", "KeyringKey",
 ) + (("scrypt",) if hasattr(_hashlib, "scrypt") else ())
 
 algorithms_guaranteed: frozenset[str] = _hashlib.algorithms_guaranteed
@@ -153,11 +154,16 @@ def blake2b(data: Any = _NO_DATA, *, digest_size: int = 64, key: Any = b"", salt
     """
     data = _string_alias(data, string)
     kernel_name = None
-    if (type(digest_size) is int and isinstance(key, (bytes, bytearray, memoryview))
-            and len(key) <= 64 and not salt and not person and fanout == 1 and depth == 1
+    in_keyring = isinstance(key, KeyringKey)
+    if (type(digest_size) is int
+            and (in_keyring or isinstance(key, (bytes, bytearray, memoryview)) and len(key) <= 64)
+            and not salt and not person and fanout == 1 and depth == 1
             and leaf_size == 0 and node_offset == 0 and node_depth == 0 and inner_size == 0
             and not last_node):
         kernel_name = BLAKE2B_KERNEL.get(digest_size)
+    if kernel_name is None and in_keyring:
+        raise keyring_needs_kernel(key, "blake2b", "the kernel's blake2b takes no salt, person "
+                                   "or tree parameters, and digest_size 20, 32, 48 or 64 only")
     if kernel_name is None:
         if get_backend() == _policy.KERNEL:
             # Invalid parameters get hashlib's own error first.
@@ -171,7 +177,8 @@ def blake2b(data: Any = _NO_DATA, *, digest_size: int = 64, key: Any = b"", salt
                                 "tree parameters, and digest_size 20, 32, 48 or 64 only")
         tfm = None
     else:
-        tfm = _transform.kernel_or_none(_HASH, kernel_name, bytes(key) if len(key) else None)
+        tfm = _transform.kernel_or_none(
+            _HASH, kernel_name, key if in_keyring else (bytes(key) if len(key) else None))
     if tfm is None:
         return _hashlib.blake2b(data, digest_size=digest_size, key=key, salt=salt,
                                 person=person, fanout=fanout, depth=depth,

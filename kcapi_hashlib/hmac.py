@@ -16,8 +16,9 @@ from typing import Any
 from _kcapi import _syscalls
 from _kcapi import policy as _policy
 from _kcapi import transform as _transform
-from _kcapi.errors import no_equivalent
+from _kcapi.errors import keyring_needs_kernel, no_equivalent
 from _kcapi.hash import KernelHash
+from _kcapi.keyring import KeyringKey
 from _kcapi.names import HashSpec, hash_spec, hmac_kernel_name
 
 from . import CONSTRUCTOR_NAMES
@@ -67,7 +68,8 @@ class HMAC(KernelHash):
     """An HMAC object served by the kernel; ``HMAC(...)`` may return the stdlib's.
 
     Args:
-        key: bytes or bytearray.
+        key: bytes or bytearray, or a :class:`~_kcapi.keyring.KeyringKey` (the key
+            stays in the kernel; such an object is always kernel-served).
         msg: optional first message.
         digestmod: a hash name, a hashlib/kcapi_hashlib constructor, or a module.
     """
@@ -76,6 +78,15 @@ class HMAC(KernelHash):
     blocksize = 64  # the standard library's legacy class attribute
 
     def __new__(cls, key: Any, msg: Any = None, digestmod: Any = "") -> Any:
+        if isinstance(key, KeyringKey):
+            spec = _resolve(digestmod)
+            if spec is None or not spec.kernel:
+                raise keyring_needs_kernel(key, f"hmac with digestmod {digestmod!r}",
+                                           "the kernel has no such HMAC")
+            # The kernel's hmac setkey hashes a long key itself; no fallback exists.
+            tfm = _transform.kernel_or_none("hash", hmac_kernel_name(spec), key)
+            assert tfm is not None
+            return cls._made(tfm, spec, msg)
         if not isinstance(key, (bytes, bytearray)):
             raise TypeError(f"key: expected bytes or bytearray, but got {type(key).__name__!r}")
         spec = _resolve(digestmod)
@@ -84,6 +95,10 @@ class HMAC(KernelHash):
             if spec is None and _policy.get_backend() == _policy.KERNEL:
                 raise no_equivalent(f"hmac with digestmod {digestmod!r}")
             return _hmac.HMAC(key, msg, digestmod)
+        return cls._made(tfm, spec, msg)
+
+    @classmethod
+    def _made(cls, tfm: _transform.Transform, spec: HashSpec, msg: Any) -> HMAC:
         self = object.__new__(cls)
         KernelHash.__init__(self, tfm, f"hmac-{spec.name}", spec.digest_size,
                             spec.block_size, msg)
