@@ -146,7 +146,7 @@ class Kernel:
 
     def read_fd(self, fd: int, size: int) -> bytes:
         """One ``read`` (a ``recv`` without flags) of at most ``size`` bytes."""
-        return os.read(fd, size)
+        return _retry(lambda: os.read(fd, size))
 
     def recv(self, sock: socket.socket, size: int) -> bytes:
         """One ``recv`` of at most ``size`` bytes."""

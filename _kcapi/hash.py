@@ -22,7 +22,7 @@ import errno
 import threading
 from typing import Any
 
-from . import _syscalls, transform
+from . import _syscalls, forksafe
 from ._constants import MSG_MORE, SPLICE_F_MORE
 from .transform import BackendInfo, Transform
 
@@ -50,7 +50,7 @@ def as_view(data: Any) -> memoryview:
 class KernelHash:
     """A hash whose state lives in the kernel; the API of a ``hashlib`` object."""
 
-    __slots__ = ("_tfm", "_op", "_buf", "_lock", "_digest", "_gen", "_failed",
+    __slots__ = ("_tfm", "_op", "_buf", "_lock", "_digest", "_twin", "_failed", "__weakref__",
                  "name", "digest_size", "block_size")
 
     def __init__(self, tfm: Transform, name: str, digest_size: int, block_size: int,
@@ -60,7 +60,7 @@ class KernelHash:
         self._buf = bytearray()
         self._lock = threading.Lock()
         self._digest: bytes | None = None
-        self._gen = transform.fork_generation
+        self._twin: int | None = None  # the state's clone while a fork is under way
         self._failed = False
         self.name = name
         self.digest_size = digest_size
@@ -105,11 +105,14 @@ class KernelHash:
             self._check()
             other = object.__new__(type(self))
             other._tfm = self._tfm
-            other._op = _syscalls.kernel.accept_fd(self._own_op()) if self._op is not None else None
+            other._op = None
+            if self._op is not None:
+                other._op = self._tfm.clone_fd(self._op)
+                forksafe.track(other)
             other._buf = bytearray(self._buf)
             other._lock = threading.Lock()
             other._digest = self._digest
-            other._gen = self._gen
+            other._twin = None
             other._failed = False
             other.name = self.name
             other.digest_size = self.digest_size
@@ -140,28 +143,34 @@ class KernelHash:
 
     # -- internals (caller holds the lock) ---------------------------------
 
-    def _own_op(self) -> int:
-        """The op socket with this object's pending state, private to this process.
+    # -- fork safety (see forksafe): parent and child get a socket each ------
 
-        A child process after ``fork()`` shares the parent's op socket: on its
-        first use there, the child clones the state into a socket of its own
-        and closes its copy of the parent's descriptor.
-        """
-        op = self._op
-        assert op is not None
-        if self._gen != transform.fork_generation:
-            kernel = _syscalls.kernel
-            self._op = kernel.accept_fd(op)
-            self._gen = transform.fork_generation
-            kernel.close_fd(op)
-        return self._op
+    def _fork_prepare(self) -> None:
+        self._lock.acquire()
+        if self._op is not None:
+            self._twin = self._tfm.clone_fd(self._op)
+
+    def _fork_parent(self) -> None:
+        twin, self._twin = self._twin, None
+        if twin is not None:
+            _syscalls.kernel.close_fd(twin)
+        self._lock.release()
+
+    def _fork_child(self) -> None:
+        twin, self._twin = self._twin, None
+        if twin is not None:
+            op, self._op = self._op, twin
+            if op is not None:
+                _syscalls.kernel.close_fd(op)  # the child's copy of the parent's socket
+        self._lock.release()
 
     def _send(self, view: memoryview) -> None:
         """Move held bytes and ``view`` into the kernel state (``MSG_MORE``)."""
         kernel = _syscalls.kernel
         if self._op is None:
             self._op = self._tfm.op_fd()
-        op = self._own_op()
+            forksafe.track(self)
+        op = self._op
         try:
             first = SEND_CHUNK - len(self._buf)
             kernel.send_fd(op, [self._buf, view[:first]], MSG_MORE)
@@ -176,18 +185,19 @@ class KernelHash:
         """Finalize a clone of the state (or a pooled op for held data only)."""
         kernel = _syscalls.kernel
         tfm = self._tfm
-        op = tfm.op_fd() if self._op is None else kernel.accept_fd(self._own_op())
+        op = tfm.op_fd() if self._op is None else tfm.clone_fd(self._op)
         try:
             if self._buf:
                 kernel.send_fd(op, [self._buf], 0)
             # A read finalizes pending state (an empty message on a fresh socket).
             out = kernel.read_fd(op, self.digest_size)
+            if len(out) != self.digest_size:
+                raise OSError(errno.EIO, f"the kernel returned {len(out)} of "
+                              f"{self.digest_size} digest bytes")
         except BaseException:
             tfm.discard_fd(op)
             raise
         tfm.release_fd(op)
-        if len(out) != self.digest_size:
-            raise OSError(errno.EIO, f"kernel returned {len(out)} of {self.digest_size} digest bytes")
         return out
 
     def _poison(self) -> None:
@@ -195,6 +205,7 @@ class KernelHash:
         op, self._op = self._op, None
         if op is not None:
             self._tfm.discard_fd(op)
+            forksafe.untrack(self)
         self._buf = bytearray()
         self._failed = True
 
@@ -237,9 +248,10 @@ class KernelHash:
                     try:
                         if self._op is None:
                             self._op = self._tfm.op_fd()
+                            forksafe.track(self)
                         if self._buf:
                             self._send(memoryview(b""))
-                        op = self._own_op()
+                        op = self._op
                         left = moved
                         while left:
                             left -= kernel.splice(read_end, op, left, None, SPLICE_F_MORE)

@@ -125,7 +125,17 @@ class Transform:
         try:
             return self._idle_fds.pop()
         except IndexError:
-            return _syscalls.kernel.accept_fd(self.sock.fileno())
+            return self.clone_fd(self.sock.fileno())
+
+    def clone_fd(self, fd: int) -> int:
+        """``accept4()`` on ``fd``: a fresh op socket from the bound socket, a copy of the
+        hash state from an op socket."""
+        try:
+            return _syscalls.kernel.accept_fd(fd)
+        except OSError as exc:
+            if exc.errno in (errno.EMFILE, errno.ENFILE):
+                raise out_of_descriptors(exc) from None
+            raise
 
     def release_fd(self, fd: int) -> None:
         """Return a descriptor the kernel has reset; closed if the pool is full."""
@@ -171,14 +181,11 @@ _keyed: OrderedDict[tuple[str, str, bytes, int | None], Transform] = OrderedDict
 _key_tag_secret = b""  # drawn on first keyed use, not at import
 _fork_hook_installed = False
 
-#: Incremented in a child process after ``fork()``: objects compare it with the
-#: value they were created under (``os.getpid()`` would cost a syscall per call).
-fork_generation = 0
-
-
 def _after_fork_in_child() -> None:
-    global fork_generation, _lock
-    fork_generation += 1
+    # Idle pooled op sockets are clean but shared with the parent: the child
+    # must not take the ones the parent will take.  Bound sockets carry no
+    # per-operation state and stay shared.
+    global _lock
     _lock = threading.Lock()
     for entry in list(_unkeyed.values()) + list(_keyed.values()):
         if isinstance(entry, Transform):
@@ -206,6 +213,17 @@ def _lookup(kind: str, name: str) -> Transform | KernelUnavailableError:
                     found = exc
                 _unkeyed[(kind, name)] = found
     return found
+
+
+def out_of_descriptors(exc: OSError) -> OSError:
+    """EMFILE/ENFILE, explained: which objects hold descriptors and what to do."""
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return OSError(exc.errno, f"{os.strerror(exc.errno or 0)}: every hash object holding more than "
+                   "16 KiB of unfinished input (and every cipher object) keeps a kernel socket "
+                   f"open; the limit here is RLIMIT_NOFILE={soft}. Finish (digest) or drop "
+                   "objects, or raise the limit. The object that raised is unchanged.")
 
 
 def _key_tag(key: bytes) -> bytes:

@@ -53,7 +53,11 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t tmpfs tmpfs /run
-mount -t tmpfs tmpfs /dev/shm 2>/dev/null
+# The guest's own device nodes (the host's /dev may lack shm, which POSIX
+# semaphores -- multiprocessing -- need).
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mkdir -p /dev/shm /dev/pts
+mount -t tmpfs tmpfs /dev/shm
 WORK={work}
 MODDIR={moddir}
 if [ -n "$MODDIR" ]; then
