@@ -57,6 +57,7 @@ def untrack(obj: ForkAware) -> None:
 
 
 def _before() -> None:
+    # Must not raise: an exception here is lost and the fork goes ahead anyway.
     _prepared.clear()
     for obj in list(_live):
         obj._fork_prepare()

@@ -32,6 +32,8 @@ HOLD_LIMIT = 16 * 1024
 SEND_CHUNK = 1 << 20
 #: Bytes moved per splice() when hashing a file.
 SPLICE_CHUNK = 1 << 20
+#: Marks a fork whose state clone failed (no descriptor was left).
+_NO_TWIN = -1
 
 
 def as_view(data: Any) -> memoryview:
@@ -148,17 +150,27 @@ class KernelHash:
     def _fork_prepare(self) -> None:
         self._lock.acquire()
         if self._op is not None:
-            self._twin = self._tfm.clone_fd(self._op)
+            try:
+                self._twin = self._tfm.clone_fd(self._op)
+            except OSError:
+                self._twin = _NO_TWIN  # the child cannot have a socket of its own
+
 
     def _fork_parent(self) -> None:
         twin, self._twin = self._twin, None
-        if twin is not None:
+        if twin is not None and twin != _NO_TWIN:
             _syscalls.kernel.close_fd(twin)
         self._lock.release()
 
     def _fork_child(self) -> None:
         twin, self._twin = self._twin, None
-        if twin is not None:
+        if twin == _NO_TWIN:
+            # Sharing the parent's socket would mix both processes' data: refuse instead.
+            op, self._op = self._op, None
+            if op is not None:
+                _syscalls.kernel.close_fd(op)
+            self._failed = True
+        elif twin is not None:
             op, self._op = self._op, twin
             if op is not None:
                 _syscalls.kernel.close_fd(op)  # the child's copy of the parent's socket

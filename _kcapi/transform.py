@@ -152,6 +152,15 @@ class Transform:
         """How many idle op sockets the pools hold."""
         return len(self._idle) + len(self._idle_fds)
 
+    def __del__(self) -> None:
+        # Pooled descriptors are plain ints: nothing else would ever close them
+        # when a transform is dropped (an evicted keyed transform, say).
+        for fd in getattr(self, "_idle_fds", ()):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
     def drop_idle(self) -> None:
         """Close the idle op sockets (after fork: the parent owns their twins)."""
         idle, self._idle = self._idle, []

@@ -9,6 +9,7 @@ import socket
 import pytest
 
 from _kcapi import _syscalls, transform
+from _kcapi._constants import MSG_MORE
 
 
 class RefusingKernel(_syscalls.Kernel):
@@ -57,3 +58,78 @@ def fake_kernel(monkeypatch):
 
     yield install
     transform.clear()  # forget the refusals the fake caused
+
+
+class EmulatedKernel(_syscalls.Kernel):
+    """algif_hash emulated with hashlib, for the kernel path's logic where no kernel can run it.
+
+    Op sockets are real descriptors (of /dev/null) so that closing them is real;
+    their hash state lives here: ``accept`` on the bound socket gives a fresh
+    state, on an op socket a copy; a send without MSG_MORE or a read finalizes.
+    """
+
+    def __init__(self):
+        self.names: dict[int, str] = {}
+        self.state: dict[int, object] = {}
+        self.result: dict[int, bytes] = {}
+        self.parent: dict[int, int] = {}
+        self.sent_sizes: list[int] = []
+
+    def socket(self):
+        return socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+
+    def bind(self, sock, kind, name):
+        self.names[sock.fileno()] = name
+
+    def setsockopt(self, sock, option, value, length=0):
+        raise OSError(errno.ENOPROTOOPT, "emulated hashes take no keys")
+
+    def accept_fd(self, fd):
+        new = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+        if fd in self.names:  # the bound socket: a fresh op socket
+            self.parent[new] = fd
+        else:
+            self.parent[new] = self.parent[fd]
+            if self.state.get(fd) is not None:
+                self.state[new] = self.state[fd].copy()
+        return new
+
+    def send_fd(self, fd, buffers, flags=0):
+        import hashlib
+
+        name = self.names[self.parent[fd]].replace("-", "_")
+        state = self.state.get(fd) or hashlib.new(name)
+        for b in buffers:
+            self.sent_sizes.append(len(b))
+            state.update(b)
+        if flags & MSG_MORE:
+            self.state[fd] = state
+        else:
+            self.state[fd] = None
+            self.result[fd] = state.digest()
+
+    def read_fd(self, fd, size):
+        import hashlib
+
+        if fd in self.result:
+            return self.result.pop(fd)[:size]
+        state = self.state.pop(fd, None)
+        if state is None:
+            state = hashlib.new(self.names[self.parent[fd]].replace("-", "_"))
+        return state.digest()[:size]
+
+    def close_fd(self, fd):
+        self.state.pop(fd, None)
+        self.result.pop(fd, None)
+        self.parent.pop(fd, None)
+        os.close(fd)
+
+
+@pytest.fixture
+def emulated_kernel(monkeypatch):
+    """Install :class:`EmulatedKernel` as the syscall layer (hashes only)."""
+    fake = EmulatedKernel()
+    transform.clear()
+    monkeypatch.setattr(_syscalls, "kernel", fake)
+    yield fake
+    transform.clear()

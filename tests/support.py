@@ -76,6 +76,14 @@ def pooled_sockets() -> int:
     return sum(t.idle_count() for t in found if isinstance(t, transform.Transform))
 
 
+def cached_transforms() -> int:
+    """Bound sockets held by the transform caches (one per algorithm, a bounded LRU of keys)."""
+    from _kcapi import transform
+
+    found = list(transform._unkeyed.values()) + list(transform._keyed.values())
+    return sum(1 for t in found if isinstance(t, transform.Transform))
+
+
 def fds_in_use() -> int:
-    """Open descriptors minus the idle pooled op sockets."""
-    return open_fds() - pooled_sockets()
+    """Open descriptors minus those the caches and pools hold: what live objects hold."""
+    return open_fds() - pooled_sockets() - cached_transforms()

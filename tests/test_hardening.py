@@ -25,6 +25,7 @@ from _kcapi import _libc, _syscalls, transform
 from _kcapi.hash import HOLD_LIMIT
 from kcapi_hashlib import hmac
 
+from .fakes import emulated_kernel  # noqa: F401 - fixture
 from .support import fds_in_use, require_kernel_alg
 
 BIG = HOLD_LIMIT + 1
@@ -374,3 +375,46 @@ def test_a_seccomp_filter_that_forbids_af_alg():
         pytest.skip("seccomp filters cannot be installed here")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "seccomp" in done.stdout and "EPERM" in done.stdout
+
+
+# -- sizes past 32 bits ----------------------------------------------------
+
+def running_in_user_mode_linux() -> bool:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return "User Mode Linux" in f.read()
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("path", ["current policy", "kernel logic, emulated"])
+def test_a_message_over_4_gib(request, path):
+    # A memoryview over an anonymous mapping: no 4 GiB of RAM is touched.
+    import mmap
+
+    if running_in_user_mode_linux():
+        pytest.skip("User-Mode Linux maps each page of a guest buffer as a host mapping: "
+                    "4 GiB exceed the host's vm.max_map_count (the emulated case covers it)")
+    if path == "kernel logic, emulated":
+        fake = request.getfixturevalue("emulated_kernel")
+        kcapi_hashlib.set_backend("kernel")
+    size = (4 << 30) + 3
+    # MAP_NORESERVE (0x4000 on Linux; Python 3.11 does not name it): more than the RAM here.
+    flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | getattr(mmap, "MAP_NORESERVE", 0x4000)
+    with mmap.mmap(-1, size, flags=flags) as area:
+        area[-3:] = b"end"
+        view = memoryview(area)
+        try:
+            ours = kcapi_hashlib.sha256(view)
+            copy = ours.copy()
+            ref = hashlib.sha256(view)
+            ref_copy = ref.copy()
+            assert ours.digest() == ref.digest()
+            copy.update(b"!")
+            ref_copy.update(b"!")
+            assert copy.hexdigest() == ref_copy.hexdigest()
+        finally:
+            view.release()
+    if path == "kernel logic, emulated":
+        assert kcapi_hashlib.backend_info(ours).backend == "kernel"
+        assert max(fake.sent_sizes) <= 1 << 20 and sum(fake.sent_sizes) >= size
