@@ -1,0 +1,599 @@
+"""``kcapi doctor``: what the kernel crypto API gives this process, and why not.
+
+It binds every algorithm the library knows (the core's probe, cached per
+process: ``_kcapi.transform._lookup``), whatever the backend policy says --
+a diagnosis must look -- and reads ``/proc/crypto``, ``/proc/sys/crypto``,
+``/proc/self/status``, ``/proc/modules`` and ``modprobe.d``.  It exits 0
+whenever it ran, whatever it found.
+
+``kcapi doctor --json`` prints one JSON object.  Schema ``kcapi-doctor/1``
+(fields are only ever added; a change of meaning gets a new schema name)::
+
+    {
+      "schema": "kcapi-doctor/1",
+      "kernel": {"release": str, "machine": str},
+      "policy": {"backend": "auto"|"kernel"|"software"|null,   # null: invalid
+                 "source": "KCAPI_BACKEND"|"default"|"--backend", "error": str|null},
+      "af_alg": {                          # probe: bind hash 'sha256'
+        "usable": bool,                    # the probe bound
+        "sockets": bool,                   # socket(AF_ALG) itself works
+        "reason": null|"no-af-alg"|"blocked"|"missing"|"refused",
+        "errno": int|null, "errno_name": str|null,   # e.g. 97, "EAFNOSUPPORT"
+        "message": str|null                # the core's explanation
+      },
+      "fips": {"path": str, "present": bool, "enabled": bool|null, "value": str|null},
+      "restrictions": [                    # AF_ALG restriction sysctls; [] = absent
+        {"path": str, "value": str|null}
+      ],
+      "restriction_paths_checked": [str],
+      "seccomp": {"mode": int|null, "filters": int|null},   # mode 2 = filter
+      "modules": {
+        "loaded": [str],                   # AF_ALG modules in /proc/modules
+        "blocked": [{"module": str, "rule": "blacklist"|"install", "file": str,
+                     "line": str}]         # modprobe.d rules against them
+      },
+      "proc_crypto": {"readable": bool, "entries": int},
+      "cipher_table": str,                 # where the cipher list came from
+      "algorithms": [
+        {
+          "name": str,                     # hashlib / kcapi_cipher name: "sha256",
+                                           # "hmac-sha256", "AES.MODE_CBC", ...
+          "group": "hash"|"hmac"|"mac"|"cipher"|"aead"|"rng",
+          "kind": "hash"|"skcipher"|"aead"|"rng",   # AF_ALG socket type
+          "kernel_name": str|null,         # null: no kernel equivalent
+          "backend": "kernel"|"fallback",  # who serves it under the auto policy
+          "served_by": "kernel"|"software"|"refused",  # under the policy in force
+          "driver": null | {"name": str, "driver": str, "module": str,
+                            "priority": int, "type": str, "async": bool,
+                            "implementation": "generic"|"arch"|"offload"|"unknown"},
+          "reason": null|"no-af-alg"|"blocked"|"missing"|"refused"|"no-kernel-equivalent",
+          "errno": int|null, "errno_name": str|null, "message": str|null
+        }, ...
+      ]
+    }
+
+The cipher-side list comes from the cipher sections of ``_kcapi.names`` as
+far as they exist (see :func:`table_probes`); for any group they do not cover
+yet (``cipher``, ``aead``, ``mac``, ``rng``), from :data:`FALLBACK_CIPHERS`
+here.  ``cipher_table`` in the report says which.  An AEAD construction is
+reported with its parts (``AES.MODE_GCM/stream``, ``AES.MODE_GCM/mac``),
+which serve it where the one-shot AEAD is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno as errno_module
+import glob
+import json
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from _kcapi import _syscalls, names, policy, procfs, transform
+from _kcapi.errors import NO_EQUIVALENT, KernelUnavailableError
+
+__all__ = ["main", "collect", "render_json", "render_table", "SCHEMA", "Probe",
+           "FALLBACK_CIPHERS", "parse_modprobe", "parse_proc_modules", "cipher_probes",
+           "table_probes"]
+
+SCHEMA = "kcapi-doctor/1"
+PROG = "kcapi doctor"
+
+FIPS_PATH = "/proc/sys/crypto/fips_enabled"
+#: Known and proposed AF_ALG restriction sysctls (any other ``*af_alg*`` entry
+#: under /proc/sys/crypto is reported too).
+RESTRICTION_PATHS = ("/proc/sys/crypto/af_alg_restrict", "/proc/sys/crypto/af_alg_allowlist",
+                     "/proc/sys/net/core/af_alg_restrict")
+AF_ALG_MODULES = ("af_alg", "algif_hash", "algif_skcipher", "algif_aead", "algif_rng")
+MODPROBE_DIRS = ("/etc/modprobe.d", "/run/modprobe.d", "/usr/local/lib/modprobe.d",
+                 "/lib/modprobe.d", "/usr/lib/modprobe.d")
+PROBE = ("hash", "sha256")
+
+#: HMAC is reported over these hashes (the ones hmac.new users reach for).
+HMAC_OVER = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512",
+             "sha3_224", "sha3_256", "sha3_384", "sha3_512")
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One algorithm to ask the kernel about.
+
+    Attributes:
+        name: the Python-side name (``'sha256'``, ``'hmac-sha256'``, ``'AES.MODE_CBC'``).
+        group: ``'hash'``, ``'hmac'``, ``'mac'``, ``'cipher'``, ``'aead'`` or ``'rng'``.
+        kind: the AF_ALG socket type.
+        kernel: the kernel algorithm name ('' when the kernel has no equivalent).
+    """
+
+    name: str
+    group: str
+    kind: str
+    kernel: str
+
+
+#: The kcapi_cipher algorithms, until ``_kcapi.names`` has a cipher table.
+FALLBACK_CIPHERS: tuple[Probe, ...] = (
+    Probe("AES.MODE_ECB", "cipher", "skcipher", "ecb(aes)"),
+    Probe("AES.MODE_CBC", "cipher", "skcipher", "cbc(aes)"),
+    Probe("AES.MODE_CTR", "cipher", "skcipher", "ctr(aes)"),
+    Probe("AES.MODE_CFB", "cipher", "skcipher", "cfb(aes)"),
+    Probe("AES.MODE_OFB", "cipher", "skcipher", "ofb(aes)"),
+    Probe("AES.MODE_XTS", "cipher", "skcipher", "xts(aes)"),
+    Probe("AES.MODE_GCM", "aead", "aead", "gcm(aes)"),
+    Probe("AES.MODE_CCM", "aead", "aead", "ccm(aes)"),
+    Probe("DES3.MODE_ECB", "cipher", "skcipher", "ecb(des3_ede)"),
+    Probe("DES3.MODE_CBC", "cipher", "skcipher", "cbc(des3_ede)"),
+    Probe("ChaCha20", "cipher", "skcipher", "chacha20"),
+    Probe("XChaCha20", "cipher", "skcipher", "xchacha20"),
+    Probe("ChaCha20_Poly1305", "aead", "aead", "rfc7539(chacha20,poly1305)"),
+    Probe("CMAC(AES)", "mac", "hash", "cmac(aes)"),
+    Probe("Random(stdrng)", "rng", "rng", "stdrng"),
+)
+
+_KINDS = ("hash", "skcipher", "aead", "rng")
+_GROUP_OF_KIND = {"skcipher": "cipher", "aead": "aead", "rng": "rng", "hash": "mac"}
+
+
+# -- what to probe --------------------------------------------------------
+
+def hash_probes() -> list[Probe]:
+    """Every hashlib name of the algorithm table, then HMAC over the common hashes."""
+    found = [Probe(spec.name, "hash", "hash", spec.kernel) for spec in names.HASHES.values()]
+    for name in HMAC_OVER:
+        spec = names.HASHES.get(name)
+        if spec is not None:
+            found.append(Probe(f"hmac-{name}", "hmac", "hash", names.hmac_kernel_name(spec)))
+    return found
+
+
+def _named_probes(label: str, entry: Any) -> list[Probe]:
+    """Rows for one AEAD construction of the table (its one-shot AEAD, then its parts)."""
+    found = []
+    aead, stream, mac = (getattr(entry, a, "") for a in ("aead", "stream", "mac"))
+    if isinstance(aead, str):
+        found.append(Probe(label, "aead", "aead", aead))
+    if isinstance(stream, str) and stream:
+        found.append(Probe(f"{label}/stream", "cipher", "skcipher", stream))
+    if isinstance(mac, str) and mac:
+        found.append(Probe(f"{label}/mac", "mac", "hash", mac))
+    return found
+
+
+def _typed_entries(module: Any) -> tuple[list[Probe], list[str]]:
+    """Entries of any public table whose items carry ``kernel`` and ``kind`` attributes."""
+    found: list[Probe] = []
+    sources: list[str] = []
+    for attr, table in sorted(vars(module).items()):
+        if attr.startswith("_") or attr in ("HASHES", "HASH_ALIASES", "BLAKE2B_KERNEL"):
+            continue
+        if isinstance(table, dict):
+            items: Iterable[tuple[Any, Any]] = table.items()
+        elif isinstance(table, (list, tuple)):
+            items = ((None, v) for v in table)
+        else:
+            continue
+        before = len(found)
+        for key, entry in items:
+            kernel = getattr(entry, "kernel", None)
+            kind = getattr(entry, "kind", None) or getattr(entry, "type", None)
+            if not isinstance(kernel, str) or kind not in _KINDS or "{" in kernel:
+                continue
+            label = getattr(entry, "name", None) or key or kernel
+            found.append(Probe(str(label), _GROUP_OF_KIND[kind], kind, kernel))
+        if len(found) > before:
+            sources.append(attr)
+    return found, sources
+
+
+def table_probes(module: Any = names) -> tuple[list[Probe], list[str]]:
+    """The cipher-side algorithms ``_kcapi.names`` lists now (its shape is still growing).
+
+    Read, each only if present: tables of entries with ``kernel`` and ``kind``
+    attributes; ``AEAD_CIPHERS`` with ``gcm_names``/``ccm_names``;
+    ``CHACHA20_POLY1305``/``XCHACHA20_POLY1305``; ``CMAC_TEMPLATE``; ``RNG_NAME``.
+
+    Args:
+        module: the algorithm-name table.
+
+    Returns:
+        The probes, and the names of the attributes they came from.
+    """
+    found, sources = _typed_entries(module)
+    ciphers = getattr(module, "AEAD_CIPHERS", None)
+    ciphers = ciphers if isinstance(ciphers, dict) else {}
+    for maker_name, mode in (("gcm_names", "GCM"), ("ccm_names", "CCM")):
+        maker = getattr(module, maker_name, None)
+        if callable(maker) and ciphers:
+            for py_name, kernel_name in ciphers.items():
+                found += _named_probes(f"{py_name.upper()}.MODE_{mode}", maker(kernel_name))
+            sources.append(maker_name)
+    for attr, label in (("CHACHA20_POLY1305", "ChaCha20_Poly1305"),
+                        ("XCHACHA20_POLY1305", "XChaCha20_Poly1305")):
+        entry = getattr(module, attr, None)
+        if entry is not None:
+            found += _named_probes(label, entry)
+            sources.append(attr)
+    template = getattr(module, "CMAC_TEMPLATE", None)
+    if isinstance(template, str) and ciphers:
+        for py_name, kernel_name in ciphers.items():
+            found.append(Probe(f"CMAC({py_name.upper()})", "mac", "hash",
+                               template.format(cipher=kernel_name)))
+        sources.append("CMAC_TEMPLATE")
+    rng = getattr(module, "RNG_NAME", None)
+    if isinstance(rng, str) and rng:
+        found.append(Probe(f"Random({rng})", "rng", "rng", rng))
+        sources.append("RNG_NAME")
+    # A construction with no one-shot kernel AEAD ('' above) has no row of its own.
+    found = [p for p in found if p.kernel or p.group != "aead"]
+    return list(dict.fromkeys(found)), sources
+
+
+def cipher_probes(module: Any = names) -> tuple[list[Probe], str]:
+    """The kcapi_cipher algorithms: what ``_kcapi.names`` lists, the fallback list for the rest.
+
+    For each group (``cipher``, ``aead``, ``mac``, ``rng``) the table does not
+    cover yet, the entries of :data:`FALLBACK_CIPHERS` are used.
+
+    Args:
+        module: the algorithm-name table (``_kcapi.names``).
+
+    Returns:
+        The probes, and a description of where they came from.
+    """
+    found, sources = table_probes(module)
+    # The parts of an AEAD ('AES.MODE_GCM/stream') do not make a group covered.
+    covered = {p.group for p in found if "/" not in p.name}
+    extra = [p for p in FALLBACK_CIPHERS if p.group not in covered]
+    parts = []
+    if sources:
+        parts.append("_kcapi.names (" + ", ".join(sources) + ")")
+    if extra:
+        groups = sorted({p.group for p in extra})
+        parts.append("kcapi_cli.doctor.FALLBACK_CIPHERS (" + ", ".join(groups) + ")")
+    return found + extra, " + ".join(parts)
+
+
+# -- system facts (pure parsers first) --------------------------------------
+
+def parse_modprobe(text: str, source: str, modules: Sequence[str] = AF_ALG_MODULES
+                   ) -> list[dict[str, str]]:
+    """Rules in a modprobe.d file that keep an AF_ALG module from loading.
+
+    Args:
+        text: the file's contents.
+        source: its path (reported with each rule).
+        modules: the module names to look for (``-`` and ``_`` are the same).
+
+    Returns:
+        ``{"module", "rule", "file", "line"}`` for each ``blacklist MOD`` line and
+        each ``install MOD CMD`` whose command does not run modprobe.
+    """
+    wanted = {m.replace("-", "_") for m in modules}
+    found = []
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        words = line.split()
+        if len(words) < 2 or words[1].replace("-", "_") not in wanted:
+            continue
+        if words[0] == "blacklist" or (words[0] == "install" and "modprobe" not in line):
+            found.append({"module": words[1].replace("-", "_"), "rule": words[0],
+                          "file": source, "line": line})
+    return found
+
+
+def parse_proc_modules(text: str, modules: Sequence[str] = AF_ALG_MODULES) -> list[str]:
+    """The AF_ALG modules listed in ``/proc/modules`` text, in ``modules`` order."""
+    loaded = {line.split()[0] for line in text.splitlines() if line.strip()}
+    return [m for m in modules if m in loaded]
+
+
+def _read(path: str) -> str | None:
+    """A text file's contents, ``None`` when it cannot be read."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def fips_status(path: str = FIPS_PATH) -> dict[str, Any]:
+    """FIPS mode from ``/proc/sys/crypto/fips_enabled`` (absent on kernels without FIPS)."""
+    text = _read(path)
+    if text is None:
+        return {"path": path, "present": False, "enabled": None, "value": None}
+    value = text.strip()
+    return {"path": path, "present": True, "enabled": value not in ("", "0"), "value": value}
+
+
+def restriction_sysctls() -> tuple[list[dict[str, Any]], list[str]]:
+    """AF_ALG restriction sysctls present here, and the paths that were checked."""
+    paths = list(RESTRICTION_PATHS)
+    for extra in sorted(glob.glob("/proc/sys/crypto/*af_alg*")):
+        if extra not in paths:
+            paths.append(extra)
+    found = []
+    for path in paths:
+        if os.path.exists(path):
+            text = _read(path)
+            found.append({"path": path, "value": None if text is None else text.strip()})
+    return found, paths
+
+
+def seccomp_status(status_text: str | None = None) -> dict[str, int | None]:
+    """The ``Seccomp`` and ``Seccomp_filters`` fields of ``/proc/self/status``."""
+    text = _read("/proc/self/status") if status_text is None else status_text
+    fields: dict[str, int | None] = {"mode": None, "filters": None}
+    for line in (text or "").splitlines():
+        key, _, value = line.partition(":")
+        target = {"Seccomp": "mode", "Seccomp_filters": "filters"}.get(key.strip())
+        if target:
+            try:
+                fields[target] = int(value.strip())
+            except ValueError:
+                pass
+    return fields
+
+
+def module_status() -> dict[str, Any]:
+    """AF_ALG modules loaded, and modprobe.d rules that block them."""
+    blocked: list[dict[str, str]] = []
+    for directory in MODPROBE_DIRS:
+        for path in sorted(glob.glob(os.path.join(directory, "*.conf"))):
+            text = _read(path)
+            if text:
+                blocked.extend(parse_modprobe(text, path))
+    return {"loaded": parse_proc_modules(_read("/proc/modules") or ""), "blocked": blocked}
+
+
+# -- probing -----------------------------------------------------------------
+
+def _errno_name(err: int | None) -> str | None:
+    """The symbolic name of an errno (``EAFNOSUPPORT``), ``None`` for none."""
+    return None if err is None else errno_module.errorcode.get(err, str(err))
+
+
+def _refusal_fields(exc: KernelUnavailableError) -> dict[str, Any]:
+    """The reason, errno and message fields of a row for a kernel refusal."""
+    return {"reason": exc.reason, "errno": exc.errno, "errno_name": _errno_name(exc.errno),
+            "message": str(exc)}
+
+
+def _served_by(available: bool, backend: str | None) -> str:
+    """Who serves a new object under ``backend``: kernel, software, or refused (raises)."""
+    if backend == policy.SOFTWARE:
+        return "software"
+    if available:
+        return "kernel"
+    return "refused" if backend == policy.KERNEL else "software"
+
+
+def _driver_fields(tfm: transform.Transform) -> dict[str, Any]:
+    """The ``driver`` object of a row, from the transform's ``/proc/crypto`` entry."""
+    d = tfm.driver()
+    if d is None:
+        return {"name": tfm.name, "driver": "unknown", "module": "", "priority": 0,
+                "type": "", "async": False, "implementation": "unknown"}
+    return {"name": d.name, "driver": d.driver, "module": d.module, "priority": d.priority,
+            "type": d.type, "async": d.is_async, "implementation": d.implementation}
+
+
+def probe_row(probe: Probe, backend: str | None) -> dict[str, Any]:
+    """Bind one algorithm (cached by the core) and describe the answer.
+
+    Args:
+        probe: the algorithm.
+        backend: the policy in force (``None`` if invalid), for ``served_by``.
+
+    Returns:
+        One element of the report's ``algorithms`` list.
+    """
+    row: dict[str, Any] = {"name": probe.name, "group": probe.group, "kind": probe.kind,
+                           "kernel_name": probe.kernel or None}
+    if not probe.kernel:
+        row.update(backend="fallback", served_by=_served_by(False, backend), driver=None,
+                   reason=NO_EQUIVALENT, errno=None, errno_name=None,
+                   message=f"the kernel crypto API has no equivalent of '{probe.name}'")
+        return row
+    found = transform._lookup(probe.kind, probe.kernel)
+    if isinstance(found, KernelUnavailableError):
+        row.update(backend="fallback", served_by=_served_by(False, backend), driver=None,
+                   **_refusal_fields(found))
+    else:
+        row.update(backend="kernel", served_by=_served_by(True, backend),
+                   driver=_driver_fields(found), reason=None, errno=None, errno_name=None,
+                   message=None)
+    return row
+
+
+def af_alg_status() -> dict[str, Any]:
+    """Whether AF_ALG works here: the core's probe (bind hash 'sha256') and its reason."""
+    found = transform._lookup(*PROBE)
+    if not isinstance(found, KernelUnavailableError):
+        return {"usable": True, "sockets": True, "reason": None, "errno": None,
+                "errno_name": None, "message": None}
+    return {"usable": False, "sockets": _socket_opens(), **_refusal_fields(found)}
+
+
+def _socket_opens() -> bool:
+    """Whether ``socket(AF_ALG)`` itself works (the probe may have failed later, at bind)."""
+    kernel = _syscalls.kernel
+    try:
+        sock = kernel.socket()
+    except OSError:
+        return False
+    kernel.close(sock)
+    return True
+
+
+def policy_status(override: str | None = None) -> dict[str, Any]:
+    """The backend policy in force, where it came from, or why it is invalid."""
+    source = "--backend" if override else (
+        policy.ENV_VAR if os.environ.get(policy.ENV_VAR) else "default")
+    try:
+        if override:
+            policy.set_backend(override)
+        return {"backend": policy.get_backend(), "source": source, "error": None}
+    except ValueError as exc:
+        return {"backend": None, "source": source, "error": str(exc)}
+
+
+def collect(backend_override: str | None = None) -> dict[str, Any]:
+    """Probe the kernel and read the system's settings into a ``kcapi-doctor/1`` report.
+
+    Args:
+        backend_override: ``--backend``, applied before anything is probed.
+
+    Returns:
+        The report (see the module docstring for its schema).
+    """
+    uname = os.uname()
+    pol = policy_status(backend_override)
+    restrictions, checked = restriction_sysctls()
+    drivers = procfs.read()
+    ciphers, cipher_source = cipher_probes()
+    af_alg = af_alg_status()
+    rows = [probe_row(p, pol["backend"]) for p in hash_probes() + ciphers]
+    return {
+        "schema": SCHEMA,
+        "kernel": {"release": uname.release, "machine": uname.machine},
+        "policy": pol,
+        "af_alg": af_alg,
+        "fips": fips_status(),
+        "restrictions": restrictions,
+        "restriction_paths_checked": checked,
+        "seccomp": seccomp_status(),
+        "modules": module_status(),
+        "proc_crypto": {"readable": os.access(procfs.PROC_CRYPTO, os.R_OK),
+                        "entries": len(drivers)},
+        "cipher_table": cipher_source,
+        "algorithms": rows,
+    }
+
+
+# -- rendering (pure) --------------------------------------------------------
+
+def render_json(report: dict[str, Any]) -> str:
+    """The report as indented JSON, with a final newline."""
+    return json.dumps(report, indent=2) + "\n"
+
+
+def _errno_text(errno_value: int | None, errno_name: str | None) -> str:
+    """`` [errno 97 EAFNOSUPPORT]``, or '' without an errno."""
+    return "" if errno_value is None else f" [errno {errno_value} {errno_name}]"
+
+
+def _af_alg_lines(af: dict[str, Any]) -> list[str]:
+    """The AF_ALG lines of the table: usable, or the reason and the explanation."""
+    if af["usable"]:
+        return ["usable (hash 'sha256' binds)"]
+    head = f"NOT usable: {af['reason']}{_errno_text(af['errno'], af['errno_name'])}"
+    if af["sockets"]:
+        head += " (AF_ALG sockets open; the probe algorithm does not bind)"
+    return [head, af["message"] or ""]
+
+
+def _setting_lines(report: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, value) lines for everything in the report but the algorithms."""
+    pol = report["policy"]
+    fips = report["fips"]
+    seccomp = report["seccomp"]
+    modules = report["modules"]
+    lines = [("AF_ALG", line) for line in _af_alg_lines(report["af_alg"])]
+    lines.append(("kernel", f"{report['kernel']['release']} ({report['kernel']['machine']})"))
+    lines.append(("policy", f"{pol['backend']} (from {pol['source']})" if pol["backend"]
+                  else f"invalid: {pol['error']}"))
+    lines.append(("FIPS mode", ("enabled" if fips["enabled"] else "disabled")
+                  + f" ({fips['path']} = {fips['value']})" if fips["present"]
+                  else f"absent ({fips['path']})"))
+    if report["restrictions"]:
+        for item in report["restrictions"]:
+            lines.append(("AF_ALG sysctl", f"{item['path']} = {item['value']}"))
+    else:
+        lines.append(("AF_ALG sysctl", "absent (" + ", ".join(report["restriction_paths_checked"])
+                      + ")"))
+    mode = seccomp["mode"]
+    lines.append(("seccomp", {None: "unknown", 0: "off (mode 0)", 1: "strict (mode 1)",
+                              2: f"filter (mode 2, {seccomp['filters']} filters)"}.get(
+                                  mode, f"mode {mode}")))
+    lines.append(("modules loaded", " ".join(modules["loaded"]) or
+                  "none listed (built in, or not loaded yet)"))
+    if modules["blocked"]:
+        for rule in modules["blocked"]:
+            lines.append(("modprobe block", f"{rule['line']}  ({rule['file']})"))
+    else:
+        lines.append(("modprobe block", "none"))
+    crypto = report["proc_crypto"]
+    lines.append(("/proc/crypto", f"{crypto['entries']} entries" if crypto["readable"]
+                  else "not readable"))
+    lines.append(("cipher table", report["cipher_table"]))
+    return lines
+
+
+def _row_cells(row: dict[str, Any]) -> list[str]:
+    """The table cells of one algorithm row."""
+    d = row["driver"]
+    note = ""
+    if row["reason"]:
+        note = row["reason"] + _errno_text(row["errno"], row["errno_name"])
+    if row["served_by"] == "refused":
+        note = (note + "; " if note else "") + "refused under the kernel policy"
+    return [row["name"], row["kind"], row["kernel_name"] or "-", row["backend"],
+            d["driver"] if d else "-", str(d["priority"]) if d else "-",
+            d["implementation"] if d else "-", (d["module"] or "-") if d else "-", note]
+
+
+def render_table(report: dict[str, Any]) -> str:
+    """The report as text for people: the settings, then one line per algorithm."""
+    out = ["kcapi doctor: the Linux kernel crypto API (AF_ALG) as this process sees it", ""]
+    settings = _setting_lines(report)
+    width = max(len(k) for k, _ in settings)
+    previous = None
+    for key, value in settings:
+        label = key if key != previous else ""
+        out.append(f"{label:<{width}}  {value}".rstrip())
+        previous = key
+    header = ["ALGORITHM", "KIND", "KERNEL NAME", "BACKEND", "DRIVER", "PRIO", "IMPL",
+              "MODULE", "NOTE"]
+    rows = [_row_cells(r) for r in report["algorithms"]]
+    widths = [max(len(c[i]) for c in [header] + rows) for i in range(len(header) - 1)]
+    out.append("")
+    for cells in [header] + rows:
+        text = "  ".join(f"{c:<{w}}" for c, w in zip(cells, widths)) + "  " + cells[-1]
+        out.append(text.rstrip())
+    kernel = sum(1 for r in report["algorithms"] if r["backend"] == "kernel")
+    out.append("")
+    out.append(f"{kernel} of {len(report['algorithms'])} algorithms served by the kernel; "
+               "the others fall back to software (hashlib, PyCryptodome) under the auto policy.")
+    return "\n".join(out) + "\n"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``kcapi doctor``."""
+    parser = argparse.ArgumentParser(prog=PROG, description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--json", action="store_true",
+                        help=f"print one JSON object (schema {SCHEMA}) instead of a table")
+    parser.add_argument("--backend", choices=policy.BACKENDS,
+                        help="policy to report 'served_by' for (default: $KCAPI_BACKEND, else auto)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The ``kcapi doctor`` command.
+
+    Args:
+        argv: the arguments after ``doctor`` (default ``sys.argv[1:]``).
+
+    Returns:
+        0 whenever the report was printed (whatever it says); 2 for a bad command line.
+    """
+    try:
+        args = build_parser().parse_args(sys.argv[1:] if argv is None else list(argv))
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 2
+    report = collect(args.backend)
+    sys.stdout.write(render_json(report) if args.json else render_table(report))
+    sys.stdout.flush()
+    return 0
