@@ -30,15 +30,19 @@ class KernelUnavailableError(OSError, ValueError):
             ``'refused'`` or ``'no-kernel-equivalent'``.
         algorithm: the kernel algorithm name, or the Python name when the
             kernel has no equivalent.
+        step: the system call that was refused: ``'socket'``, ``'bind'``,
+            ``'setkey'``, ... (``''`` when none was made).
     """
 
-    def __init__(self, err: int | None, message: str, *, reason: str, algorithm: str):
+    def __init__(self, err: int | None, message: str, *, reason: str, algorithm: str,
+                 step: str = ""):
         if err is None:
             super().__init__(message)
         else:
             super().__init__(err, message)
         self.reason = reason
         self.algorithm = algorithm
+        self.step = step
 
     def __str__(self) -> str:
         text = self.strerror or (self.args[0] if self.args else "")
@@ -81,7 +85,7 @@ def refusal(exc: OSError, step: str, kind: str, name: str) -> KernelUnavailableE
         reason, text = BLOCKED, f"the kernel forbids {step} of {what} (security policy)"
     else:
         reason, text = REFUSED, f"the kernel refused {step} of {what}: {os.strerror(err or 0)}"
-    return KernelUnavailableError(err, text, reason=reason, algorithm=name)
+    return KernelUnavailableError(err, text, reason=reason, algorithm=name, step=step)
 
 
 def no_equivalent(python_name: str, detail: str = "") -> KernelUnavailableError:

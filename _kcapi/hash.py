@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import errno
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from . import _syscalls, forksafe
@@ -226,7 +227,8 @@ class KernelHash:
             raise OSError(errno.EIO, f"this {self.name} object lost its kernel state "
                           "in an earlier error and cannot be used")
 
-    def _splice_file(self, fd: int, offset: int) -> tuple[int, bool]:
+    def _splice_file(self, fd: int, offset: int,
+                     progress: Callable[[int], object] | None = None) -> tuple[int, bool]:
         """Hash a file from ``offset`` by splice (file -> pipe -> op socket).
 
         Returns the offset reached and whether that is the end of the file
@@ -271,6 +273,8 @@ class KernelHash:
                         self._poison()
                         raise
                 offset += moved
+                if progress is not None:
+                    progress(moved)
         finally:
             kernel.close_fd(read_end)
             kernel.close_fd(write_end)

@@ -4,10 +4,8 @@ Shown only when standard error is a terminal and the file is a regular file
 larger than :data:`THRESHOLD`; never when standard error is piped or
 redirected, so output captured by scripts is unchanged.
 
-``kcapi_hashlib.file_digest`` splices a regular file into the kernel without
-passing it through user space, which leaves nothing to count.  A file that
-gets a bar is therefore read in chunks through :class:`CountingReader` (the
-kernel still hashes it; only the copy through user space is extra).
+``kcapi_hashlib.file_digest`` reports each spliced (or read) chunk through
+its private ``_progress`` hook, so a file with a bar is still spliced.
 """
 
 from __future__ import annotations
@@ -16,9 +14,9 @@ import os
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, BinaryIO, Protocol, TextIO
+from typing import Any, BinaryIO, TextIO
 
-__all__ = ["THRESHOLD", "wanted", "CountingReader", "bar"]
+__all__ = ["THRESHOLD", "wanted", "bar"]
 
 #: Files up to this size (bytes) never get a bar.
 THRESHOLD = 64 * 1024 * 1024
@@ -58,37 +56,6 @@ def wanted(stream: TextIO | None, size: int | None, threshold: int | None = None
         return bool(stream.isatty())
     except (AttributeError, ValueError):
         return False
-
-
-class _Readable(Protocol):
-    def readinto(self, buffer: Any, /) -> int | None: ...
-
-
-class CountingReader:
-    """A binary reader that reports every chunk it reads to a callback.
-
-    It has ``readinto`` and ``readable`` but no ``fileno``, so
-    ``file_digest`` reads it in chunks instead of splicing it.
-
-    Args:
-        raw: the underlying binary file.
-        advance: called with the byte count of each chunk read.
-    """
-
-    def __init__(self, raw: _Readable, advance: Any):
-        self._raw = raw
-        self._advance = advance
-
-    def readable(self) -> bool:
-        """Always ``True``: this object exists to be read."""
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        """Read into ``buffer``, report the count, and return it (0 at end of file)."""
-        size = self._raw.readinto(buffer) or 0
-        if size:
-            self._advance(size)
-        return size
 
 
 @contextmanager

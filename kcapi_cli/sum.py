@@ -142,8 +142,7 @@ class Summer:
             assert size is not None
             label = os.fsdecode(name) if not problematic(name) else repr(os.fsdecode(name))
             with progress.bar(self.console.stderr, size, label) as advance:
-                return bytes(kcapi_hashlib.file_digest(progress.CountingReader(cast(Any, f), advance),
-                                                       self.make).digest())
+                return bytes(kcapi_hashlib.file_digest(f, self.make, _progress=advance).digest())
         return bytes(kcapi_hashlib.file_digest(f, self.make).digest())
 
     def sum_files(self, names: Sequence[bytes]) -> bool:

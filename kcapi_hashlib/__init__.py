@@ -54,6 +54,8 @@ def _software_maker(spec: HashSpec) -> Callable[..., Any]:
     """hashlib's constructor for ``spec``; for a name hashlib lacks, one that explains why."""
     if spec.name in _hashlib.algorithms_guaranteed:
         return getattr(_hashlib, spec.name)  # type: ignore[no-any-return]
+    if spec.kernel in BLAKE2B_KERNEL.values():  # blake2b_256 & co: blake2b with that size
+        return functools.partial(_hashlib.blake2b, digest_size=spec.digest_size)
     if spec.name in _lower_available():
         return functools.partial(_hashlib.new, spec.name)
 
@@ -339,12 +341,13 @@ if hasattr(_hashlib, "scrypt"):
 
 
 def file_digest(fileobj: Any, digest: str | Callable[[], Any], /, *,
-                _bufsize: int = 2**18) -> Any:
+                _bufsize: int = 2**18, _progress: Callable[[int], object] | None = None) -> Any:
     """Hash the contents of a binary file object, as ``hashlib.file_digest``.
 
     A regular file is moved file -> pipe -> kernel with ``splice(2)``, without
     passing through user space; other file objects are read in chunks.  The
     file is read from its current position to its end and left there.
+    ``_progress`` (private, like ``_bufsize``) is called with each chunk's size.
     """
     digestobj = new(digest) if isinstance(digest, str) else digest()
     if hasattr(fileobj, "getbuffer"):
@@ -353,7 +356,7 @@ def file_digest(fileobj: Any, digest: str | Callable[[], Any], /, *,
     if not (hasattr(fileobj, "readinto") and hasattr(fileobj, "readable")
             and fileobj.readable()):
         raise ValueError(f"'{fileobj!r}' is not a file-like object in binary reading mode.")
-    if isinstance(digestobj, KernelHash) and _splice_whole_file(fileobj, digestobj):
+    if isinstance(digestobj, KernelHash) and _splice_whole_file(fileobj, digestobj, _progress):
         return digestobj
     buf = bytearray(_bufsize)
     view = memoryview(buf)
@@ -362,10 +365,13 @@ def file_digest(fileobj: Any, digest: str | Callable[[], Any], /, *,
         if size == 0:
             break
         digestobj.update(view[:size])
+        if _progress is not None:
+            _progress(size)
     return digestobj
 
 
-def _splice_whole_file(fileobj: Any, digestobj: KernelHash) -> bool:
+def _splice_whole_file(fileobj: Any, digestobj: KernelHash,
+                       progress: Callable[[int], object] | None) -> bool:
     """Splice a regular file into ``digestobj``; False if it is not one or cannot be spliced."""
     try:
         fd = fileobj.fileno()
@@ -375,7 +381,7 @@ def _splice_whole_file(fileobj: Any, digestobj: KernelHash) -> bool:
     except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
         return False
     try:
-        end, complete = digestobj._splice_file(fd, start)
+        end, complete = digestobj._splice_file(fd, start, progress)
     except OSError:
         if digestobj._failed:
             raise

@@ -96,3 +96,21 @@ def test_this_host_without_af_alg_explains_itself():
     with pytest.raises(KernelUnavailableError) as caught:
         kcapi_hashlib.sha256()
     assert caught.value.reason == why.reason and caught.value.errno == why.errno
+
+
+@pytest.mark.parametrize("size", [20, 32, 48])
+def test_truncated_blake2b_names_fall_back_to_blake2b_of_that_size(fake_kernel, size):
+    fake_kernel("socket")
+    kcapi_hashlib.set_backend("auto")
+    h = kcapi_hashlib.new(f"blake2b_{size * 8}", b"data")
+    assert h.digest() == hashlib.blake2b(b"data", digest_size=size).digest()
+    assert kcapi_hashlib.backend_info(h).backend == "software"
+
+
+def test_file_digest_reports_progress_when_reading(tmp_path):
+    path = tmp_path / "f"
+    path.write_bytes(b"x" * 100_000)
+    seen: list[int] = []
+    with open(path, "rb") as f:
+        got = kcapi_hashlib.file_digest(f, "sha1", _bufsize=4096, _progress=seen.append)
+    assert got.digest() == hashlib.sha1(b"x" * 100_000).digest() and sum(seen) == 100_000
