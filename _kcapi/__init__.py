@@ -10,6 +10,11 @@ Layers, bottom up:
 * :mod:`.transform` -- bound algorithm sockets (one per algorithm and key),
   cached and probed lazily, each with a bounded pool of idle operation sockets.
 * :mod:`.hash` -- the kernel-backed hash object used for hashes, HMAC and CMAC.
+* :mod:`.skcipher` -- the kernel skcipher object: bounded (operation, IV, data)
+  requests on pooled op sockets, for kcapi_cipher's block and stream modes.
+* :mod:`.aead` -- one-shot kernel AEAD messages, and the counter-mode keystreams
+  that GCM, CCM and ChaCha20-Poly1305 are composed from; :mod:`.rng` -- the
+  seeded kernel DRBG.
 
 Nothing here runs at import time.
 """

@@ -44,6 +44,17 @@ class KernelUnavailableError(OSError, ValueError):
         self.algorithm = algorithm
         self.step = step
 
+    def fresh(self) -> KernelUnavailableError:
+        """A new, never-raised copy: raise this instead of a cached refusal.
+
+        Raising an exception attaches the raiser's frames to it; a cached one
+        raised again and again would keep every caller's variables (keys, data)
+        alive until interpreter shutdown.
+        """
+        text = self.strerror if self.errno is not None else (self.args[0] if self.args else "")
+        return KernelUnavailableError(self.errno, str(text), reason=self.reason,
+                                      algorithm=self.algorithm, step=self.step)
+
     def __str__(self) -> str:
         text = self.strerror or (self.args[0] if self.args else "")
         if self.errno is None:

@@ -128,3 +128,48 @@ CMAC_TEMPLATE = "cmac({cipher})"
 
 #: The kernel's default deterministic random bit generator (a DRBG).
 RNG_NAME = "stdrng"
+
+
+# ---------------------------------------------------------------------------
+# Symmetric ciphers (skcipher): kcapi_cipher's AES, DES3 and ChaCha20 modes.
+# Appended as its own section; the AEAD/MAC/RNG names live in theirs above.
+
+
+@dataclass(frozen=True)
+class BlockCipherSpec:
+    """A block cipher as kcapi_cipher's factories name it and as the kernel names it.
+
+    Attributes:
+        name: the factory's name, passed to the mode modules (``'aes'``, ``'des3'``).
+        kernel: the kernel's cipher name (``'aes'``, ``'des3_ede'``).
+        block_size: bytes per block.
+    """
+
+    name: str
+    kernel: str
+    block_size: int
+
+
+BLOCK_CIPHERS: dict[str, BlockCipherSpec] = {
+    "aes": BlockCipherSpec("aes", "aes", 16),
+    "des3": BlockCipherSpec("des3", "des3_ede", 8),
+}
+
+#: Kernel templates of the block cipher modes kcapi_cipher sends to skcipher sockets.
+#: cfb() and ofb() were removed in Linux 6.7; cfb() is CFB with full-block segments only.
+SKCIPHER_MODES: dict[str, str] = {
+    "ecb": "ecb({})", "cbc": "cbc({})", "ctr": "ctr({})",
+    "cfb": "cfb({})", "ofb": "ofb({})", "xts": "xts({})",
+}
+
+
+def skcipher_name(mode: str, cipher: str) -> str:
+    """The kernel name of ``mode`` (``'cbc'``) over ``cipher`` (``'aes'``): ``'cbc(aes)'``."""
+    return SKCIPHER_MODES[mode].format(BLOCK_CIPHERS[cipher].kernel)
+
+
+#: ChaCha20: a 16-byte IV, ChaCha's state words 12-15 -- RFC 8439's little-endian
+#: 32-bit block counter and 96-bit nonce, or the original 64-bit counter and nonce.
+CHACHA20 = "chacha20"
+#: XChaCha20: a 32-byte IV, the 192-bit nonce followed by a little-endian 64-bit block counter.
+XCHACHA20 = "xchacha20"

@@ -219,7 +219,8 @@ def _lookup(kind: str, name: str) -> Transform | KernelUnavailableError:
                 try:
                     found = Transform(kind, name)
                 except KernelUnavailableError as exc:
-                    found = exc
+                    # Cached without the frames it was raised in (see fresh()).
+                    found = exc.fresh()
                 _unkeyed[(kind, name)] = found
     return found
 
@@ -262,7 +263,7 @@ def get(kind: str, name: str, key: bytes | KeyringKey | None = None,
     # the reason (ENOENT, EAFNOSUPPORT, ...) before any key is involved.
     found = _lookup(kind, name)
     if isinstance(found, KernelUnavailableError):
-        raise found
+        raise found.fresh()
     if key is None:
         return found
     if isinstance(key, KeyringKey):
@@ -306,7 +307,7 @@ def kernel_or_none(kind: str, name: str, key: bytes | KeyringKey | None = None,
         if isinstance(found, KernelUnavailableError):
             if in_keyring:
                 raise keyring_needs_kernel(key, name, str(found), found.errno) from None
-            raise found
+            raise found.fresh()
         return found if key is None else get(kind, name, key, authsize)
     except KernelUnavailableError:
         if chosen == policy.KERNEL or in_keyring:

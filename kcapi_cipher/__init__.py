@@ -1,4 +1,21 @@
 """PyCryptodome-style ciphers served by the Linux kernel crypto API (AF_ALG).
 
-``from kcapi_cipher import AES`` replaces ``from Crypto.Cipher import AES``.
+``from kcapi_cipher import AES`` replaces ``from Crypto.Cipher import AES``
+(likewise ``DES3``, ``ChaCha20``, ``ChaCha20_Poly1305``, ``CMAC``, ``Random``).
+Each object is served by the kernel when the backend policy and the kernel
+allow it, and otherwise *is* PyCryptodome's object (the software fallback);
+:func:`backend_info` tells, for any cipher object, which served it and why.
+
+Policy: ``KCAPI_BACKEND=auto|kernel|software`` in the environment, or
+:func:`set_backend` / :func:`use_backend`.  Nothing here opens a socket at
+import time: algorithms are probed when an object first needs them.
 """
+
+from _kcapi.errors import KernelUnavailableError
+from _kcapi.policy import get_backend, set_backend, use_backend
+from _kcapi.transform import BackendInfo
+
+from ._routing import backend_info
+
+__all__ = ["backend_info", "get_backend", "set_backend", "use_backend",
+           "KernelUnavailableError", "BackendInfo"]

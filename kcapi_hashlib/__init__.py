@@ -63,7 +63,7 @@ def _software_maker(spec: HashSpec) -> Callable[..., Any]:
         found = (_transform._lookup(_HASH, spec.kernel)
                  if spec.kernel and get_backend() != _policy.SOFTWARE else None)
         if isinstance(found, KernelUnavailableError):
-            raise found
+            raise found.fresh()
         return _hashlib.new(spec.name, data, **kwargs)  # hashlib's own ValueError
 
     return unavailable

@@ -1,0 +1,223 @@
+"""The kernel skcipher object: requests of (operation, IV, data) on pooled op sockets.
+
+Protocol (``algif_skcipher``), as measured on Linux 6.1 (see KERNEL_NOTES.md):
+
+* the first ``sendmsg`` of a request carries two control messages,
+  ALG_SET_OP (encrypt or decrypt) and ALG_SET_IV, then the data; a ``recv``
+  returns the same number of bytes, transformed;
+* data the kernel cannot take while nobody reads blocks the sender forever,
+  so every request is bounded (:func:`request_limit`) and its output is read
+  before the next one is sent;
+* the kernel chains the IV from one request to the next for ``cbc``/``ctr``,
+  but not for ``chacha20`` (each request restarts at the IV it was given),
+  and a partial block ends a CTR keystream block for good.
+
+Hence each request here carries its own IV, computed in user space by the
+caller's ``advance`` function: no kernel IV chaining is relied on, and an op
+socket holds no state between requests.  A request is sent whole, without
+MSG_MORE, so the kernel processes all of it whatever the driver's chunk size.
+
+An op socket is taken from the transform's pool for one call and returned
+clean (all output read) at its end; after any failure it is closed instead,
+and the object is marked :attr:`KernelSkcipher.failed`.  Nothing is held
+across calls, so a child process after ``fork()`` simply takes op sockets of
+its own from its pool, and an object costs no descriptor while idle.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+import struct
+from collections.abc import Callable, Iterator, Sequence
+
+from . import _syscalls
+from ._constants import ALG_OP_DECRYPT, ALG_OP_ENCRYPT, ALG_SET_IV, ALG_SET_OP, SOL_ALG
+from .transform import BackendInfo, Transform
+
+#: Largest request (bytes sent before their output is read), unless the socket
+#: buffers are small: then half of the smaller one.
+MAX_REQUEST = 64 * 1024
+
+#: ``advance(iv, last_input_block, last_output_block, nbytes) -> next IV``: the IV
+#: for the data after a request of ``nbytes`` that started at ``iv``.
+Advance = Callable[[bytes, bytes, bytes, int], bytes]
+
+#: (input view, output view) of equal lengths.
+Pair = tuple[memoryview, memoryview]
+
+_OP_ENCRYPT = struct.pack("I", ALG_OP_ENCRYPT)
+_OP_DECRYPT = struct.pack("I", ALG_OP_DECRYPT)
+
+_socket_buffer: int | None = None
+
+
+def request_limit(tfm: Transform) -> int:
+    """Bytes per request: :data:`MAX_REQUEST`, or half the smaller socket buffer.
+
+    The buffer sizes are read once per process (``SO_SNDBUF``/``SO_RCVBUF`` of
+    the bound socket; op sockets get the same defaults).
+    """
+    global _socket_buffer
+    if _socket_buffer is None:
+        kernel = _syscalls.kernel
+        try:
+            _socket_buffer = min(kernel.getsockopt(tfm.sock, socket.SOL_SOCKET, socket.SO_SNDBUF),
+                                 kernel.getsockopt(tfm.sock, socket.SOL_SOCKET, socket.SO_RCVBUF))
+        except OSError:
+            _socket_buffer = 2 * MAX_REQUEST
+    return max(4096, min(MAX_REQUEST, _socket_buffer // 2))
+
+
+def no_iv(iv: bytes, last_in: bytes, last_out: bytes, nbytes: int) -> bytes:
+    """The :data:`Advance` of a mode without an IV (ECB)."""
+    return iv
+
+
+def _requests(pairs: Sequence[Pair], limit: int) -> Iterator[list[Pair]]:
+    """Cut ``pairs`` into lists of pieces holding at most ``limit`` bytes each."""
+    request: list[Pair] = []
+    room = limit
+    for src, dst in pairs:
+        start = 0
+        size = src.nbytes
+        while start < size:
+            take = min(room, size - start)
+            request.append((src[start:start + take], dst[start:start + take]))
+            start += take
+            room -= take
+            if room == 0:
+                yield request
+                request, room = [], limit
+    if request:
+        yield request
+
+
+class KernelSkcipher:
+    """One keyed kernel skcipher transform, driven request by request for one cipher object.
+
+    Attributes:
+        tfm: the keyed transform (``cbc(aes)``, ``chacha20``, ...).
+        block: the block the IV counts in: requests are cut at multiples of it,
+            so that each next IV can be computed (16 for AES modes, 8 for TDES,
+            64 for ChaCha20).
+        ivsize: the IV length the algorithm takes (0 for ECB).
+        chains: whether the kernel itself would carry the IV from one request
+            to the next (a short read is then resumable; see :meth:`crypt`).
+        failed: set when a kernel call failed after data was sent: the caller's
+            stream position is then unknown and the object must not be used.
+    """
+
+    __slots__ = ("tfm", "block", "ivsize", "chains", "failed")
+
+    def __init__(self, tfm: Transform, block: int, ivsize: int, chains: bool = True):
+        self.tfm = tfm
+        self.block = block
+        self.ivsize = ivsize
+        self.chains = chains
+        self.failed = False
+
+    @property
+    def backend_info(self) -> BackendInfo:
+        """Which kernel algorithm and driver serve this transform."""
+        return self.tfm.info()
+
+    def crypt(self, encrypt: bool, iv: bytes, pairs: Sequence[Pair], advance: Advance) -> bytes:
+        """Encrypt or decrypt every input view of ``pairs`` into its output view.
+
+        Args:
+            encrypt: the operation.
+            iv: the IV of the first byte (``b''`` without one).
+            pairs: ``(input, output)`` views of equal lengths, each a whole number
+                of :attr:`block` bytes; an output may be its input (in place).
+            advance: computes each next request's IV (see :data:`Advance`).
+
+        Returns:
+            The IV for the data after ``pairs``.
+
+        Raises:
+            OSError: the kernel failed; if that happened after data was sent,
+                :attr:`failed` is set and the op socket is closed, not pooled.
+        """
+        if not any(src.nbytes for src, _ in pairs):
+            return iv
+        limit = max(self.block, request_limit(self.tfm) // self.block * self.block)
+        op = self.tfm.op()  # a failure here leaves everything as it was
+        try:
+            for request in _requests(pairs, limit):
+                last_src = request[-1][0]
+                last_in = bytes(last_src[last_src.nbytes - self.block:])  # before an in-place recv
+                total = self._one(op, encrypt, iv, request)
+                last_dst = request[-1][1]
+                iv = advance(iv, last_in, bytes(last_dst[last_dst.nbytes - self.block:]), total)
+        except BaseException:
+            self.failed = True
+            self.tfm.discard(op)
+            raise
+        self.tfm.release(op)
+        return iv
+
+    def crypt_unit(self, encrypt: bool, iv: bytes, src: memoryview, dst: memoryview) -> None:
+        """Transform ``src`` into ``dst`` as ONE kernel request (an XTS data unit).
+
+        ``src`` may have any length the algorithm takes (XTS: 16 bytes or more,
+        with ciphertext stealing), up to :func:`request_limit`.
+
+        Raises:
+            ValueError: ``src`` is longer than one request may be.
+            OSError: the kernel failed (:attr:`failed` is then set).
+        """
+        if src.nbytes > request_limit(self.tfm):
+            raise ValueError(f"{src.nbytes} bytes do not fit one kernel request "
+                             f"(at most {request_limit(self.tfm)})")
+        op = self.tfm.op()
+        try:
+            self._one(op, encrypt, iv, [(src, dst)])
+        except BaseException:
+            self.failed = True
+            self.tfm.discard(op)
+            raise
+        self.tfm.release(op)
+
+    def _one(self, op: socket.socket, encrypt: bool, iv: bytes, request: list[Pair]) -> int:
+        """Send one request (control messages + data, one ``sendmsg``) and read all its output.
+
+        The request is sent complete (no MSG_MORE), so the kernel processes all
+        of it whatever its chunk size.  It fits the socket buffer
+        (:func:`request_limit`), so the kernel takes it whole; were a signal to
+        cut the copy short, the rest could not follow (the kernel refuses more
+        data for a complete request), so that is an error.
+        """
+        kernel = _syscalls.kernel
+        control = [(SOL_ALG, ALG_SET_OP, _OP_ENCRYPT if encrypt else _OP_DECRYPT)]
+        if self.ivsize:
+            control.append((SOL_ALG, ALG_SET_IV, struct.pack("I", len(iv)) + iv))
+        sources = [src for src, _ in request]
+        total = sum(src.nbytes for src in sources)
+        sent = kernel.sendmsg(op, sources, control, 0)
+        if sent != total:
+            raise OSError(errno.EIO, f"the kernel took {sent} of the {total} bytes of a "
+                          f"request to '{self.tfm.name}'")
+        self._receive(op, [dst for _, dst in request])
+        return total
+
+    def _receive(self, op: socket.socket, views: list[memoryview]) -> None:
+        """Fill ``views`` with a request's output (a short read resumes only if the IV chains)."""
+        kernel = _syscalls.kernel
+        views = [v for v in views if v.nbytes]
+        first = True
+        while views:
+            if not first and not self.chains:
+                raise OSError(errno.EIO, f"the kernel returned part of a request to "
+                              f"'{self.tfm.name}', whose IV does not chain")
+            got = kernel.recvmsg_into(op, views) if len(views) > 1 else \
+                kernel.recv_into(op, views[0])
+            if got <= 0:
+                raise OSError(errno.EIO, f"the kernel returned no data for '{self.tfm.name}'")
+            first = False
+            while views and got >= views[0].nbytes:
+                got -= views[0].nbytes
+                views.pop(0)
+            if views:
+                views[0] = views[0][got:]
+

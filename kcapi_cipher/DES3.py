@@ -1,0 +1,93 @@
+"""Triple DES (TDES, EDE), as ``Crypto.Cipher.DES3``, served by the kernel's ``des3_ede``.
+
+``from kcapi_cipher import DES3`` replaces ``from Crypto.Cipher import DES3``.
+Keys are checked as PyCryptodome checks them (16 or 24 bytes, parity bits
+ignored, no key that degenerates to single DES); a 2-key key ``K1 || K2`` is
+given to the kernel as ``K1 || K2 || K1``.  Kernel-served modes: ECB, CBC,
+CTR, CFB (64-bit segments) and OFB; OpenPGP and EAX (and CFB with other
+segment sizes) are PyCryptodome's, or an error under the ``kernel`` policy.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from . import _params, _routing
+
+__all__ = ["new", "adjust_key_parity", "block_size", "key_size", "MODE_ECB", "MODE_CBC",
+           "MODE_CFB", "MODE_OFB", "MODE_CTR", "MODE_OPENPGP", "MODE_EAX"]
+
+MODE_ECB = 1  #: Electronic Code Book
+MODE_CBC = 2  #: Cipher-Block Chaining
+MODE_CFB = 3  #: Cipher Feedback
+MODE_OFB = 5  #: Output Feedback
+MODE_CTR = 6  #: Counter mode
+MODE_OPENPGP = 7  #: OpenPGP mode (software only)
+MODE_EAX = 9  #: EAX (software only)
+
+#: Size of a data block (in bytes).
+block_size: int = 8
+#: The valid sizes of a key (in bytes).
+key_size: tuple[int, int] = (16, 24)
+
+_MODULES = {MODE_ECB: "_mode_ecb", MODE_CBC: "_mode_cbc", MODE_CFB: "_mode_cfb",
+            MODE_OFB: "_mode_ofb", MODE_CTR: "_mode_ctr"}
+_SOFTWARE_ONLY = {MODE_OPENPGP: "MODE_OPENPGP", MODE_EAX: "MODE_EAX"}
+
+
+def adjust_key_parity(key_in: Any) -> bytes:
+    """Set the parity bits of a TDES key, as ``Crypto.Cipher.DES3.adjust_key_parity``.
+
+    Args:
+        key_in: the 16- or 24-byte TDES key.
+
+    Returns:
+        A copy of ``key_in`` with each byte's parity bit set (odd parity).
+
+    Raises:
+        ValueError: ``"Not a valid TDES key"`` for another length;
+            ``"Triple DES key degenerates to single DES"`` when two adjacent
+            DES keys are equal.
+    """
+    if len(key_in) not in key_size:
+        raise ValueError("Not a valid TDES key")
+    key_out = b"".join([bytes([_params.parity_byte(x)]) for x in key_in])
+    if key_out[:8] == key_out[8:16] or key_out[-16:-8] == key_out[-8:]:
+        raise ValueError("Triple DES key degenerates to single DES")
+    return key_out
+
+
+def new(key: Any, mode: int, *args: Any, **kwargs: Any) -> Any:
+    """Create a new Triple DES cipher object, as ``Crypto.Cipher.DES3.new``.
+
+    Args:
+        key: 16 or 24 bytes (parity bits are ignored).
+        mode: a ``MODE_*`` constant.
+        *args: the IV, positionally, where PyCryptodome takes it.
+        **kwargs: the mode's parameters, as PyCryptodome names them (``iv``, ``IV``,
+            ``nonce``, ``segment_size``, ``initial_value``, ``counter``, ...).
+
+    Returns:
+        A cipher object: kernel-served where the kernel and the policy allow,
+        otherwise PyCryptodome's own.
+
+    Raises:
+        TypeError, ValueError: PyCryptodome's errors for bad arguments.
+        KernelUnavailableError: under the ``kernel`` policy, when the kernel cannot serve.
+    """
+    try:
+        module = _MODULES.get(mode)
+        label = _SOFTWARE_ONLY.get(mode)
+    except TypeError:
+        module = label = None
+    if module is not None:
+        serving = importlib.import_module(f"{__package__}.{module}")
+        return serving.create("des3", key, *args, **kwargs)
+
+    def make() -> Any:
+        return _routing.reference("des3").new(key, mode, *args, **kwargs)
+
+    if label is not None:
+        return _routing.outside(make, f"DES3 {label}", "", "a mode the kernel crypto API lacks")
+    return make()  # raises PyCryptodome's ValueError("Mode not supported")

@@ -1,0 +1,254 @@
+"""What the kernel-served cipher objects share: PyCryptodome's call rules and buffers.
+
+:class:`KernelCipher` holds the API of PyCryptodome's mode objects --
+``encrypt``/``decrypt`` with ``output=``, the call-order state machine, the
+input and output checks with PyCryptodome's messages -- and leaves the
+transformation to subclasses.  :class:`StreamMode` adds what the stream
+modes (CTR, CFB, OFB, ChaCha20) need on top of a kernel that only works in
+whole blocks: a partial block at the end of a call is sent padded with
+zeros, and the keystream bytes that padding produced are kept in user space
+for the next call, so that ``c.encrypt(a) + c.encrypt(b) == c.encrypt(a + b)``
+for every split.
+"""
+
+from __future__ import annotations
+
+import errno
+import threading
+from typing import Any
+
+import Crypto
+
+from _kcapi.skcipher import Advance, KernelSkcipher, Pair
+from _kcapi.transform import BackendInfo
+
+#: PyCryptodome's error for data past a keystream's end (a ValueError in every version).
+MessageTooLongError: type[ValueError] = getattr(Crypto, "MessageTooLongError", ValueError)
+
+ENCRYPT = "encrypt"
+DECRYPT = "decrypt"
+_BOTH = (ENCRYPT, DECRYPT)
+OUTPUT_LENGTH = "output must have the same length as the input  (%d bytes)"
+
+
+def xor(a: bytes | memoryview, b: bytes | memoryview) -> bytes:
+    """``a XOR b`` for equal-length byte strings."""
+    n = len(a)
+    return (int.from_bytes(a, "little") ^ int.from_bytes(b, "little")).to_bytes(n, "little")
+
+
+def _input_view(data: Any) -> memoryview:
+    """A flat byte view of ``data``, with PyCryptodome's error for other types."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError("Object type %s cannot be passed to C code" % type(data))
+    view = memoryview(data)
+    if not view.c_contiguous:
+        raise BufferError("memoryview: underlying buffer is not C-contiguous")
+    return view if view.format == "B" and view.ndim == 1 else view.cast("B")
+
+
+class KernelCipher:
+    """Base of the kernel-served cipher objects (the API of PyCryptodome's mode objects).
+
+    Subclasses set :attr:`_engine` and ``block_size`` and implement
+    :meth:`_process`; they may override :meth:`_check_length`.
+    """
+
+    __slots__ = ("_engine", "_lock", "_next", "block_size", "__weakref__")
+
+    #: Whether encrypt() and decrypt() exclude each other (not for ECB).
+    _ORDERED = True
+    _CANNOT_ENCRYPT = "encrypt() cannot be called after decrypt()"
+    _CANNOT_DECRYPT = "decrypt() cannot be called after encrypt()"
+    #: Whether a wrong ``output=`` length is reported with the output's length on
+    #: decrypt(), as PyCryptodome's ECB, CBC, CFB and OFB objects do.
+    _DECRYPT_REPORTS_OUTPUT = True
+    #: Attributes holding the stream position, put back when a call fails before
+    #: the kernel saw its data (e.g. no descriptor for an op socket): the call
+    #: then changed nothing.  Their values must be immutable.
+    _STATE: tuple[str, ...] = ()
+
+    _engine: KernelSkcipher
+    _next: tuple[str, ...]
+    block_size: int
+
+    def _init_base(self, engine: KernelSkcipher, block_size: int) -> None:
+        """Set the state every kernel cipher object has (both methods allowed)."""
+        self._engine = engine
+        self._lock = threading.Lock()
+        self._next = _BOTH
+        self.block_size = block_size
+
+    # -- PyCryptodome's API ------------------------------------------------------
+
+    def encrypt(self, plaintext: Any, output: Any = None) -> bytes | None:
+        """Encrypt ``plaintext`` (bytes, bytearray or memoryview).
+
+        Args:
+            plaintext: the data; calls may split a message anywhere the mode allows.
+            output: a bytearray or writable memoryview of the same length to
+                write the ciphertext into (then ``None`` is returned).
+
+        Returns:
+            The ciphertext as ``bytes``, or ``None`` with ``output``.
+
+        Raises:
+            TypeError: after decrypt(), or for a bad input or output type.
+            ValueError: lengths the mode does not allow.
+            OSError: the kernel failed (the object is then unusable).
+        """
+        if ENCRYPT not in self._next:
+            raise TypeError(self._CANNOT_ENCRYPT)
+        if self._ORDERED:
+            self._next = (ENCRYPT,)
+        return self._run(plaintext, output, True)
+
+    def decrypt(self, ciphertext: Any, output: Any = None) -> bytes | None:
+        """Decrypt ``ciphertext`` (bytes, bytearray or memoryview).
+
+        Args:
+            ciphertext: the data; calls may split a message anywhere the mode allows.
+            output: a bytearray or writable memoryview of the same length to
+                write the plaintext into (then ``None`` is returned).
+
+        Returns:
+            The plaintext as ``bytes``, or ``None`` with ``output``.
+
+        Raises:
+            TypeError: after encrypt(), or for a bad input or output type.
+            ValueError: lengths the mode does not allow.
+            OSError: the kernel failed (the object is then unusable).
+        """
+        if DECRYPT not in self._next:
+            raise TypeError(self._CANNOT_DECRYPT)
+        if self._ORDERED:
+            self._next = (DECRYPT,)
+        return self._run(ciphertext, output, False)
+
+    # -- kcapi extras --------------------------------------------------------------
+
+    @property
+    def backend_info(self) -> BackendInfo:
+        """Which kernel algorithm and driver serve this object."""
+        return self._engine.backend_info
+
+    def __repr__(self) -> str:
+        return f"<kcapi_cipher {type(self).__name__} ({self._engine.tfm.name}) @ {hex(id(self))}>"
+
+    def __reduce__(self) -> Any:
+        raise TypeError(f"cannot pickle {type(self).__name__!r} object")
+
+    # -- internals -------------------------------------------------------------------
+
+    def _run(self, data: Any, output: Any, encrypt: bool) -> bytes | None:
+        """Check the buffers as PyCryptodome does, then transform under the lock."""
+        if output is None:
+            size = len(data)
+            src = _input_view(data)
+            if src.nbytes != size:
+                raise ValueError(OUTPUT_LENGTH % src.nbytes)
+            out = bytearray(size)
+            dst = memoryview(out)
+        else:
+            if not (isinstance(output, bytearray)
+                    or (isinstance(output, memoryview) and not output.readonly)):
+                raise TypeError("output must be a bytearray or a writeable memoryview")
+            size = len(data)
+            if size != len(output):
+                reported = len(output) if (self._DECRYPT_REPORTS_OUTPUT and not encrypt) else size
+                raise ValueError(OUTPUT_LENGTH % reported)
+            dst = _input_view(output)  # PyCryptodome takes the output's memory first
+            src = _input_view(data)
+            if dst.nbytes != src.nbytes:
+                raise ValueError(OUTPUT_LENGTH % src.nbytes)
+            out = None
+        with self._lock:
+            self._check_length(src.nbytes)
+            if self._engine.failed:
+                raise OSError(errno.EIO, f"this {type(self).__name__} object lost its kernel "
+                              "state in an earlier error and cannot be used")
+            if src.nbytes:
+                saved = [getattr(self, name) for name in self._STATE]
+                try:
+                    self._process(src, dst, encrypt)
+                except BaseException:
+                    if not self._engine.failed:
+                        for name, value in zip(self._STATE, saved):
+                            setattr(self, name, value)
+                    raise
+        return None if out is None else bytes(out)
+
+    def _check_length(self, size: int) -> None:
+        """Raise PyCryptodome's error for a length the mode refuses (default: none)."""
+
+    def _process(self, src: memoryview, dst: memoryview, encrypt: bool) -> None:
+        """Transform ``src`` into ``dst`` (same length, maybe the same memory)."""
+        raise NotImplementedError
+
+
+class StreamMode(KernelCipher):
+    """A mode whose output is the input XOR a keystream (CTR, OFB, CFB, ChaCha20).
+
+    The kernel computes whole keystream blocks; a partial block at the end of
+    a call is sent padded with zeros, and the rest of that block's keystream,
+    which the padding brought back, is kept for the next call (:attr:`_ks`).
+    """
+
+    __slots__ = ("_iv", "_ks", "_unit")
+
+    _STATE = ("_iv", "_ks")
+
+    _iv: bytes
+    _ks: bytes
+    _unit: int
+
+    def _init_stream(self, engine: KernelSkcipher, block_size: int, iv: bytes, unit: int) -> None:
+        """Set the base state, the first request's IV and the keystream block size."""
+        self._init_base(engine, block_size)
+        self._iv = iv
+        self._ks = b""
+        self._unit = unit
+
+    def _process(self, src: memoryview, dst: memoryview, encrypt: bool) -> None:
+        n = src.nbytes
+        pos = 0
+        if self._ks:
+            pos = min(len(self._ks), n)
+            head = bytes(src[:pos])
+            out = xor(head, self._ks[:pos])
+            dst[:pos] = out
+            self._ks = self._ks[pos:]
+            self._consumed(head, out, encrypt)
+        rest = n - pos
+        if not rest:
+            return
+        unit = self._unit
+        tail = rest % unit
+        full = rest - tail
+        pairs: list[Pair] = []
+        if full:
+            pairs.append((src[pos:pos + full], dst[pos:pos + full]))
+        if tail:
+            pad_in = bytearray(unit)
+            pad_in[:tail] = src[pos + full:]
+            pad_out = bytearray(unit)
+            pairs.append((memoryview(pad_in), memoryview(pad_out)))
+        self._kernel(encrypt, pairs)
+        if tail:
+            dst[pos + full:] = pad_out[:tail]
+            self._ks = bytes(pad_out[tail:])
+            self._partial(bytes(pad_in[:tail]), bytes(pad_out[:tail]), encrypt)
+
+    def _kernel(self, encrypt: bool, pairs: list[Pair]) -> None:
+        """Run whole blocks through the kernel from :attr:`_iv`, advancing it."""
+        self._iv = self._engine.crypt(encrypt, self._iv, pairs, self._advance(encrypt))
+
+    def _advance(self, encrypt: bool) -> Advance:
+        """The IV after a request (see :data:`_kcapi.skcipher.Advance`)."""
+        raise NotImplementedError
+
+    def _consumed(self, data_in: bytes, data_out: bytes, encrypt: bool) -> None:
+        """Called after kept keystream served ``data_in`` -> ``data_out`` (CFB's hook)."""
+
+    def _partial(self, data_in: bytes, data_out: bytes, encrypt: bool) -> None:
+        """Called after a call ended inside a block with ``data_in`` -> ``data_out``."""

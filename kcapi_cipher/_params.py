@@ -1,0 +1,247 @@
+"""The arguments of ``new()`` that the kernel path takes, parsed as PyCryptodome parses them.
+
+Every parser here either returns the parameters the kernel object needs, or
+``None`` when the arguments are outside what the kernel path understands --
+invalid ones included.  It never raises: for ``None`` the caller runs
+PyCryptodome's own constructor on the same arguments (see :mod:`._routing`),
+which raises PyCryptodome's exact error, or (for unusual but valid
+arguments) serves the object in software.  So a parser only has to accept
+a subset of what PyCryptodome accepts, and resolve it identically.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from _kcapi.names import BLOCK_CIPHERS
+
+#: Key sizes of the block ciphers, as PyCryptodome's ``key_size``.
+AES_KEY_SIZES = (16, 24, 32)
+DES3_KEY_SIZES = (16, 24)
+
+#: The modes whose single positional argument is the IV, in PyCryptodome's
+#: ``_create_cipher`` (CBC, CFB, OFB, OpenPGP); ECB and CTR take none.
+IV_MODES = (2, 3, 5, 7)
+
+
+def byte_view(x: Any) -> memoryview | None:
+    """A flat byte view of a ``bytes``/``bytearray``/``memoryview`` (``None`` for others)."""
+    if not isinstance(x, (bytes, bytearray, memoryview)):
+        return None
+    view = memoryview(x)
+    if view.ndim != 1 or view.itemsize != 1 or not view.c_contiguous:
+        return None
+    return view if view.format == "B" else view.cast("B")
+
+
+def buffer_bytes(x: Any) -> bytes | None:
+    """``bytes(x)`` for a flat byte buffer, else ``None``."""
+    view = byte_view(x)
+    return None if view is None else bytes(view)
+
+
+def des3_parity(key: bytes) -> bytes | None:
+    """The key with DES parity bits set, or ``None`` if it is not a valid TDES key.
+
+    Mirrors ``Crypto.Cipher.DES3.adjust_key_parity`` (and ``kcapi_cipher.DES3``'s).
+    """
+    if len(key) not in DES3_KEY_SIZES:
+        return None
+    out = bytes(PARITY[b] for b in key)
+    if out[:8] == out[8:16] or out[-16:-8] == out[-8:]:
+        return None
+    return out
+
+
+def parity_byte(key_byte: int) -> int:
+    """``key_byte`` with its lowest bit set for odd parity (DES keys)."""
+    parity = 1
+    for i in range(1, 8):
+        parity ^= (key_byte >> i) & 1
+    return (key_byte & 0xFE) | parity
+
+
+PARITY = bytes(parity_byte(b) for b in range(256))
+
+
+def cipher_key(algorithm: str, key: Any, params: dict[str, Any]) -> bytes | None:
+    """The key of ``algorithm`` ('aes', 'des3') as PyCryptodome's base cipher takes it.
+
+    Pops what ``_create_base_cipher`` pops (``use_aesni`` for AES) from ``params``.
+
+    Returns:
+        The key bytes for the kernel (a 2-key TDES key is returned as 16 bytes,
+        parity adjusted), or ``None``.
+    """
+    if algorithm == "aes":
+        params.pop("use_aesni", None)
+        raw = buffer_bytes(key)
+        return raw if raw is not None and len(raw) in AES_KEY_SIZES else None
+    if algorithm == "des3":
+        if isinstance(key, str):
+            try:
+                raw = key.encode("latin-1")
+            except UnicodeEncodeError:
+                return None
+        else:
+            raw = buffer_bytes(key)
+        return None if raw is None else des3_parity(raw)
+    return None
+
+
+def block_size(algorithm: str) -> int:
+    """The block size of ``algorithm`` in bytes."""
+    return BLOCK_CIPHERS[algorithm].block_size
+
+
+def with_positional(mode: int, args: tuple[Any, ...],
+                    kwargs: dict[str, Any]) -> dict[str, Any] | None:
+    """``kwargs`` with the positional arguments folded in as ``_create_cipher`` does."""
+    params = dict(kwargs)
+    if args:
+        if mode in IV_MODES and len(args) == 1:
+            params["IV"] = args[0]
+        else:
+            return None
+    return params
+
+
+def take_iv(params: dict[str, Any], size: int) -> tuple[bytes | None] | None:
+    """Pop ``iv``/``IV`` from ``params``, as PyCryptodome's CBC, CFB and OFB do.
+
+    Returns:
+        ``(iv,)``, where ``iv`` is ``None`` when neither was given (the caller
+        draws a random one), or ``None`` for anything PyCryptodome rejects.
+    """
+    first = params.pop("IV", None)
+    second = params.pop("iv", None)
+    if first is not None and second is not None:
+        return None
+    given = first if first is not None else second
+    if given is None:
+        return (None,)
+    iv = buffer_bytes(given)
+    if iv is None or len(iv) != size:
+        return None
+    return (iv,)
+
+
+@dataclass
+class IvModeArgs:
+    """The arguments of an IV mode (CBC, CFB, OFB) the kernel path takes.
+
+    Attributes:
+        key: the key bytes (parity-adjusted TDES).
+        iv: the IV, or ``None`` for a random one.
+        rest: the keyword arguments left over (the caller pops its own, then
+            hands anything left to PyCryptodome for its error).
+    """
+
+    key: bytes
+    iv: bytes | None
+    rest: dict[str, Any]
+
+
+def iv_mode_args(algorithm: str, mode: int, key: Any, args: tuple[Any, ...],
+                 kwargs: dict[str, Any]) -> IvModeArgs | None:
+    """Parse ``new(key, mode, *args, **kwargs)`` of an IV mode (``None``: not for the kernel)."""
+    params = with_positional(mode, args, kwargs)
+    if params is None:
+        return None
+    raw = cipher_key(algorithm, key, params)
+    if raw is None:
+        return None
+    found = take_iv(params, block_size(algorithm))
+    if found is None:
+        return None
+    return IvModeArgs(raw, found[0], params)
+
+
+def threads_ok(value: Any) -> bool:
+    """Whether PyCryptodome's ``threads_param`` accepts ``value`` (ignored by the kernel path)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+@dataclass(frozen=True)
+class CounterLayout:
+    """A CTR counter block: ``prefix || counter (counter_len bytes) || suffix``.
+
+    Attributes:
+        prefix: the fixed bytes before the counter (PyCryptodome's ``nonce``).
+        suffix: the fixed bytes after it.
+        counter_len: the counter's size in bytes.
+        initial: the counter's first value.
+        little_endian: the counter's byte order.
+    """
+
+    prefix: bytes
+    suffix: bytes
+    counter_len: int
+    initial: int
+    little_endian: bool
+
+
+def ctr_layout(params: dict[str, Any], size: int) -> CounterLayout | None:
+    """The counter of ``MODE_CTR`` from ``nonce``/``initial_value`` or ``counter=``.
+
+    A missing nonce is ``size // 2`` random bytes, as PyCryptodome draws it
+    (which refuses for blocks shorter than 16 bytes).
+    """
+    counter = params.pop("counter", None)
+    nonce = params.pop("nonce", None)
+    initial_value = params.pop("initial_value", None)
+    if params:
+        return None
+    if counter is not None:
+        if (nonce, initial_value) != (None, None):
+            return None
+        return _counter_dict(counter, size)
+    if nonce is None:
+        if size < 16:
+            return None  # PyCryptodome makes no random nonce for 8-byte blocks
+        nonce = os.urandom(size // 2)
+    if not isinstance(nonce, (bytes, bytearray)) or len(nonce) >= size:
+        return None
+    counter_len = size - len(nonce)
+    if initial_value is None:
+        initial_value = 0
+    if isinstance(initial_value, int):
+        if initial_value < 0 or initial_value >= 1 << (8 * counter_len):
+            return None
+        initial = int(initial_value)
+    else:
+        raw = buffer_bytes(initial_value)
+        if raw is None or len(raw) != counter_len:
+            return None
+        initial = int.from_bytes(raw, "big")
+    return CounterLayout(bytes(nonce), b"", counter_len, initial, False)
+
+
+def _counter_dict(counter: Any, size: int) -> CounterLayout | None:
+    """The layout of a ``Crypto.Util.Counter.new()`` dictionary."""
+    if not isinstance(counter, dict):
+        return None
+    try:
+        counter_len = counter["counter_len"]
+        prefix = counter["prefix"]
+        suffix = counter["suffix"]
+        initial = counter["initial_value"]
+        little_endian = counter["little_endian"]
+    except KeyError:
+        return None
+    if not (isinstance(prefix, (bytes, bytearray)) and isinstance(suffix, (bytes, bytearray))
+            and type(counter_len) is int and isinstance(initial, int) and counter_len >= 0
+            and 0 <= initial < 1 << (8 * counter_len)
+            and len(prefix) + counter_len + len(suffix) == size):
+        return None
+    return CounterLayout(bytes(prefix), bytes(suffix), counter_len, int(initial),
+                         bool(little_endian))
+
+
+def kernel_key(algorithm: str, key: bytes) -> bytes:
+    """The key as the kernel takes it: a 2-key TDES key K1||K2 becomes K1||K2||K1."""
+    if algorithm == "des3" and len(key) == 16:
+        return key + key[:8]
+    return key
