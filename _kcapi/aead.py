@@ -1,0 +1,309 @@
+"""AEAD in the kernel: one-shot ``aead`` sockets, and counter-mode keystreams to compose with.
+
+Two ways to run an AEAD mode in the kernel, both used by ``kcapi_cipher``:
+
+* **one-shot**: the kernel's own AEAD (``gcm(aes)``, ``ccm(aes)``,
+  ``rfc7539(chacha20,poly1305)``).  algif_aead is one-shot per message:
+  ``AAD || PT`` in, ``AAD || CT || TAG`` out (decryption: ``AAD || CT || TAG``
+  in, ``AAD || PT`` out, or EBADMSG for a wrong tag), and the whole message
+  must sit in the socket buffer before the ``recv``.  :func:`seal` and
+  :func:`open_message` therefore take messages up to :func:`one_shot_limit`
+  and send them with ``MSG_DONTWAIT``: a message the kernel cannot take
+  whole is refused (``None``), never left blocking.
+* **composed**: a :class:`CounterStream` (``ctr(aes)``, ``chacha20``,
+  ``xchacha20``) for the keystream, plus a keyed hash for the authenticator
+  (``ghash``, ``cbcmac(aes)``, ``poly1305``, driven through
+  :class:`~_kcapi.hash.KernelHash`).  It serves piecewise ``encrypt()`` /
+  ``decrypt()`` calls of any size, in bounded requests.
+
+The keystream requests go through :class:`~_kcapi.skcipher.KernelSkcipher`
+with an explicit IV each (the counter block computed here), so no kernel IV
+chaining is relied on.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+import struct
+from collections.abc import Callable
+
+from . import _syscalls, policy, transform
+from ._constants import (ALG_OP_DECRYPT, ALG_OP_ENCRYPT, ALG_SET_AEAD_ASSOCLEN, ALG_SET_IV,
+                         ALG_SET_OP, SOL_ALG)
+from .errors import KernelUnavailableError
+from .skcipher import KernelSkcipher, request_limit
+from .transform import Transform
+
+#: Largest one-shot message (AAD + data + tag); lowered to half the socket
+#: buffers when those are smaller (:func:`_kcapi.skcipher.request_limit`).
+MAX_ONE_SHOT = 64 * 1024
+
+
+class TagMismatch(Exception):
+    """The kernel rejected the tag (EBADMSG); no plaintext was released."""
+
+
+def one_shot_limit(tfm: Transform) -> int:
+    """The largest AAD + data + tag :func:`seal` and :func:`open_message` accept."""
+    return min(MAX_ONE_SHOT, request_limit(tfm))
+
+
+def _control(op: int, iv: bytes, assoclen: int | None = None) -> list[tuple[int, int, bytes]]:
+    """The control messages of a first ``sendmsg``: operation, IV, AAD length."""
+    msgs = [(SOL_ALG, ALG_SET_OP, struct.pack("I", op)),
+            (SOL_ALG, ALG_SET_IV, struct.pack("I", len(iv)) + iv)]
+    if assoclen is not None:
+        msgs.append((SOL_ALG, ALG_SET_AEAD_ASSOCLEN, struct.pack("I", assoclen)))
+    return msgs
+
+
+def _recv_message(op: socket.socket, out: memoryview) -> None:
+    """Receive one whole AEAD result into ``out`` (exactly its size) in one ``recv``.
+
+    algif_aead processes the whole message in one ``recv``; a buffer larger
+    than the result would make it wait for a next message, and a ``recv`` of
+    0 bytes returns without processing anything.  An empty result (decrypting
+    an empty message without AAD, which still verifies the tag) is therefore
+    received into a 1-byte buffer, for which the kernel reports 0 bytes.
+    """
+    if out.nbytes:
+        got = _syscalls.kernel.recv_into(op, out)
+    else:
+        got = _syscalls.kernel.recv_into(op, memoryview(bytearray(1)))
+    if got != out.nbytes:
+        raise OSError(errno.EIO, f"the kernel returned {got} of {out.nbytes} bytes "
+                      "of an AEAD operation")
+
+
+# -- probes and transforms -------------------------------------------------------
+
+
+def compose_available(needs: list[tuple[str, str]]) -> bool:
+    """Whether the kernel serves every ``(kind, name)`` in ``needs`` under the policy.
+
+    Returns:
+        ``True`` when the kernel must serve, ``False`` when software must.
+
+    Raises:
+        KernelUnavailableError: under the ``kernel`` policy, the cached refusal of
+            the first algorithm the kernel lacks.
+    """
+    chosen = policy.get_backend()
+    if chosen == policy.SOFTWARE:
+        return False
+    for kind, name in needs:
+        found = transform._lookup(kind, name)
+        if isinstance(found, KernelUnavailableError):
+            if chosen == policy.KERNEL:
+                raise found.fresh()
+            return False
+    return True
+
+
+def software_reason(needs: list[tuple[str, str]]) -> str:
+    """Why software serves an AEAD mode needing ``needs`` ('' if the kernel would)."""
+    for kind, name in needs:
+        why = transform.why_not(kind, name)
+        if why:
+            return why
+    return ""
+
+
+def optional_aead(name: str, key: bytes, authsize: int) -> Transform | None:
+    """The keyed one-shot AEAD transform, or ``None`` when the kernel lacks it.
+
+    The one-shot path only speeds things up (the composed path serves the same
+    objects), so a refusal here is not an error under any policy.
+    """
+    if not name or isinstance(transform._lookup("aead", name), KernelUnavailableError):
+        return None
+    try:
+        return transform.get("aead", name, key, authsize)
+    except (KernelUnavailableError, ValueError):
+        return None
+
+
+# -- one-shot AEAD ----------------------------------------------------------------
+
+
+def _send_whole(op: socket.socket, buffers: list[memoryview],
+                control: list[tuple[int, int, bytes]]) -> bool:
+    """Send a whole one-shot message without blocking; ``False`` if the kernel took less."""
+    total = sum(b.nbytes for b in buffers)
+    try:
+        sent = _syscalls.kernel.sendmsg(op, buffers, control, socket.MSG_DONTWAIT)
+    except BlockingIOError:
+        sent = 0
+    return sent == total
+
+
+def seal(tfm: Transform, iv: bytes, aad: memoryview, data: memoryview,
+         taglen: int) -> tuple[bytes, bytes] | None:
+    """Encrypt one whole message with the kernel AEAD.
+
+    Args:
+        tfm: the keyed ``aead`` transform (its authsize is ``taglen``).
+        iv: the IV in the algorithm's format.
+        aad: the associated data.
+        data: the plaintext.
+        taglen: the tag size.
+
+    Returns:
+        ``(ciphertext, tag)``, or ``None`` when the socket buffer could not take
+        the message in one send (the caller composes instead).
+
+    Raises:
+        OSError: the kernel failed the operation.
+    """
+    op = tfm.op()
+    try:
+        if not _send_whole(op, [aad, data], _control(ALG_OP_ENCRYPT, iv, aad.nbytes)):
+            tfm.discard(op)
+            return None
+        out = bytearray(aad.nbytes + data.nbytes + taglen)
+        view = memoryview(out)
+        _recv_message(op, view)
+    except BaseException:
+        tfm.discard(op)
+        raise
+    tfm.release(op)
+    body = aad.nbytes + data.nbytes
+    return bytes(view[aad.nbytes:body]), bytes(view[body:])
+
+
+def open_message(tfm: Transform, iv: bytes, aad: memoryview, data: memoryview,
+                 tag: memoryview) -> bytearray | None:
+    """Decrypt and verify one whole message with the kernel AEAD.
+
+    Args:
+        tfm: the keyed ``aead`` transform (its authsize is ``len(tag)``).
+        iv: the IV in the algorithm's format.
+        aad: the associated data.
+        data: the ciphertext.
+        tag: the received tag.
+
+    Returns:
+        The plaintext in a private buffer, or ``None`` when the socket buffer
+        could not take the message in one send.
+
+    Raises:
+        TagMismatch: the tag is wrong (EBADMSG); the private buffer is wiped.
+        OSError: the kernel failed otherwise.
+    """
+    op = tfm.op()
+    out = bytearray(aad.nbytes + data.nbytes)
+    try:
+        if not _send_whole(op, [aad, data, tag], _control(ALG_OP_DECRYPT, iv, aad.nbytes)):
+            tfm.discard(op)
+            return None
+        _recv_message(op, memoryview(out))
+    except OSError as exc:
+        tfm.discard(op)
+        out[:] = bytes(len(out))  # the kernel decrypts before it checks the tag
+        if exc.errno == errno.EBADMSG:
+            raise TagMismatch() from None
+        raise
+    except BaseException:
+        tfm.discard(op)
+        raise
+    tfm.release(op)
+    del out[:aad.nbytes]
+    return out
+
+
+# -- counter-mode keystreams -------------------------------------------------------
+
+
+def keystream(tfm: Transform, iv: bytes, block: int) -> bytes:
+    """One block of keystream at counter block ``iv``: ``E_K(iv)`` for ``ctr(aes)``.
+
+    Raises:
+        OSError: the kernel failed.
+    """
+    out = bytearray(block)
+    pair = (memoryview(bytes(block)), memoryview(out))
+    KernelSkcipher(tfm, block, len(iv)).crypt(True, iv, [pair], lambda *_: iv)
+    return bytes(out)
+
+
+def xor_bytes(a: bytes | memoryview, b: bytes | memoryview) -> bytes:
+    """``a XOR b`` over ``len(a)`` bytes (``b`` may be longer)."""
+    n = len(a)
+    return (int.from_bytes(a, "big") ^ int.from_bytes(bytes(b[:n]), "big")).to_bytes(n, "big")
+
+
+class CounterStream:
+    """A counter-mode keystream XORed into data split into calls of any size.
+
+    The kernel keeps no partial block between requests, so a call's last
+    partial block is sent padded with zeros and the unused keystream it gives
+    is kept here for the next call.  Every request carries the IV of its first
+    block, computed by ``iv_at(index)``; ``run_at(index)`` bounds how many
+    blocks the kernel may count from there before the IV must be recomputed
+    (GCM increments only the low 32 bits; the kernel's ``ctr`` all 128).
+
+    Args:
+        tfm: the keyed skcipher transform (``ctr(aes)``, ``chacha20``, ...).
+        block: the keystream block size (16 for AES, 64 for ChaCha20).
+        iv_at: the IV of block ``index`` (counted from 0 at the stream's start).
+        run_at: blocks from ``index`` before the kernel's counter diverges
+            (``None``: never).
+    """
+
+    __slots__ = ("_engine", "_block", "_iv_at", "_run_at", "_index", "_left")
+
+    def __init__(self, tfm: Transform, block: int, iv_at: Callable[[int], bytes],
+                 run_at: Callable[[int], int] | None = None):
+        self._engine = KernelSkcipher(tfm, block, len(iv_at(0)), chains=block == 16)
+        self._block = block
+        self._iv_at = iv_at
+        self._run_at = run_at
+        self._index = 0
+        self._left = b""
+
+    def crypt(self, data: memoryview, out: memoryview) -> None:
+        """XOR the next ``len(data)`` keystream bytes into ``data``, writing ``out``.
+
+        ``out`` may be ``data`` itself (in place).
+
+        Raises:
+            OSError: the kernel failed.
+        """
+        n = data.nbytes
+        pos = 0
+        if self._left:
+            pos = min(len(self._left), n)
+            out[:pos] = xor_bytes(data[:pos], self._left)
+            self._left = self._left[pos:]
+        while pos < n:
+            run = n - pos
+            if self._run_at is not None:
+                run = min(run, self._run_at(self._index) * self._block)
+            self._crypt_run(data[pos:pos + run], out[pos:pos + run])
+            pos += run
+
+    def _crypt_run(self, data: memoryview, out: memoryview) -> None:
+        """Whole blocks from the current counter, then a zero-padded tail block."""
+        block = self._block
+        whole = data.nbytes - data.nbytes % block
+        tail = data.nbytes - whole
+        pairs = [(data[:whole], out[:whole])] if whole else []
+        spare = bytearray(block)
+        if tail:
+            padded = bytearray(block)
+            padded[:tail] = data[whole:]
+            pairs.append((memoryview(padded), memoryview(spare)))
+        index = self._index
+
+        def advance(iv: bytes, last_in: bytes, last_out: bytes, nbytes: int) -> bytes:
+            nonlocal index
+            index += nbytes // block
+            return self._iv_at(index)
+
+        self._engine.crypt(True, self._iv_at(index), pairs, advance)
+        if tail:
+            # (data tail || zeros) XOR keystream: the zeros give the unused keystream.
+            out[whole:] = spare[:tail]
+            self._left = bytes(spare[tail:])
+        self._index += whole // block + (1 if tail else 0)

@@ -1,0 +1,103 @@
+"""The kernel's random number generator (``stdrng``, a NIST SP 800-90A DRBG) over algif_rng.
+
+A DRBG socket must be seeded with ALG_SET_KEY on the bound socket *before*
+any ``accept()`` (an unseeded DRBG fails ``recv`` with EINVAL; a key set after
+``accept()`` fails with EBUSY).  For ``stdrng`` the kernel instantiates the
+DRBG from its own entropy sources and uses the bytes given here as the
+personalization string: this process's bytes from ``getrandom(2)``, the key
+of the core's cached transform, which is therefore seeded once and shared.
+algif_rng returns at most
+:data:`MAX_READ` bytes per ``recv``.  Each read takes an op socket from the
+transform's pool, so threads never share one.
+"""
+
+from __future__ import annotations
+
+import errno
+import threading
+
+from . import _syscalls, policy, transform
+from .errors import REFUSED, KernelUnavailableError
+from .names import RNG_NAME
+from .transform import BackendInfo, Transform
+
+#: Largest ``recv`` algif_rng serves (MAXSIZE in crypto/algif_rng.c).
+MAX_READ = 128
+#: Bytes of personalization given with the seed.
+SEED_SIZE = 32
+
+_lock = threading.Lock()
+_seed = b""
+
+
+def _personalization() -> bytes:
+    """This process's seed bytes (drawn on first use, never at import)."""
+    global _seed
+    if not _seed:
+        with _lock:
+            if not _seed:
+                _seed = _syscalls.kernel.urandom(SEED_SIZE)
+    return _seed
+
+
+def rng_transform() -> Transform | None:
+    """The seeded ``stdrng`` transform under the policy, or ``None`` when software must serve.
+
+    The transform is the core's cached keyed transform for this process's seed,
+    so it is seeded once and shared; no reference is kept here (if the cache
+    drops it, the next call instantiates a DRBG again, from fresh kernel entropy).
+
+    Raises:
+        KernelUnavailableError: under the ``kernel`` policy, when the kernel refuses.
+    """
+    try:
+        return transform.kernel_or_none("rng", RNG_NAME, _personalization())
+    except KernelUnavailableError:
+        raise
+    except ValueError as exc:
+        # The DRBG refused the seed (EINVAL): a refusal like any other.
+        refused = KernelUnavailableError(errno.EINVAL, f"{exc} (seeding the DRBG)",
+                                         reason=REFUSED, algorithm=RNG_NAME)
+        if policy.get_backend() == policy.KERNEL:
+            raise refused from None
+        return None
+
+
+class KernelRng:
+    """Random bytes from a seeded kernel DRBG transform; safe to share between threads."""
+
+    __slots__ = ("_tfm",)
+
+    def __init__(self, tfm: Transform):
+        self._tfm = tfm
+
+    def read(self, size: int) -> bytes:
+        """``size`` random bytes, in ``recv`` calls of at most :data:`MAX_READ` bytes.
+
+        Raises:
+            OSError: the kernel failed (the op socket is discarded).
+        """
+        out = bytearray(size)
+        view = memoryview(out)
+        if size == 0:
+            return b""
+        tfm = self._tfm
+        kernel = _syscalls.kernel
+        op = tfm.op()
+        try:
+            pos = 0
+            while pos < size:
+                got = kernel.recv_into(op, view[pos:pos + MAX_READ], min(MAX_READ, size - pos))
+                if got <= 0:
+                    raise OSError(errno.EIO, f"the kernel's {tfm.name} returned no bytes")
+                pos += got
+        except BaseException:
+            tfm.discard(op)
+            raise
+        tfm.release(op)
+        return bytes(out)
+
+    @property
+    def backend_info(self) -> BackendInfo:
+        """The kernel DRBG driver serving the reads."""
+        return self._tfm.info()

@@ -1,0 +1,100 @@
+"""Random bytes from the kernel's DRBG (``stdrng``), as ``Crypto.Random``.
+
+``from kcapi_cipher.Random import get_random_bytes`` replaces
+``from Crypto.Random import get_random_bytes``.  The kernel DRBG is seeded
+once per process (see :mod:`_kcapi.rng`) and read 128 bytes per ``recv``;
+reads are thread-safe.  Where the policy lets software serve and the kernel
+has no ``stdrng``, the bytes come from ``os.urandom`` (what PyCryptodome uses).
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+from _kcapi import _syscalls
+from _kcapi import rng as _rng
+from _kcapi import transform as _transform
+from _kcapi.names import RNG_NAME
+from _kcapi.transform import BackendInfo
+
+__all__ = ["new", "get_random_bytes", "atfork", "backend_info"]
+
+
+def _size(n: Any) -> int:
+    """``n`` checked as ``os.urandom`` checks it."""
+    size = operator.index(n)
+    if size < 0:
+        raise ValueError("negative argument not allowed")
+    return size
+
+
+def get_random_bytes(n: int) -> bytes:
+    """Return ``n`` random bytes from the kernel DRBG (or ``os.urandom`` as the fallback).
+
+    Raises:
+        TypeError: ``n`` is not an integer.
+        ValueError: ``n`` is negative.
+        KernelUnavailableError: under the ``kernel`` policy, when the kernel has no ``stdrng``.
+    """
+    size = _size(n)
+    tfm = _rng.rng_transform()
+    if tfm is None:
+        return _syscalls.kernel.urandom(size)  # os.urandom, PyCryptodome's source
+    return _rng.KernelRng(tfm).read(size)
+
+
+class _KernelRandom:
+    """A file-like source of random bytes, as ``Crypto.Random.new()`` returns."""
+
+    __slots__ = ("_rng",)
+
+    def __init__(self, source: _rng.KernelRng):
+        self._rng = source
+
+    def read(self, n: int) -> bytes:
+        """Return ``n`` random bytes."""
+        return self._rng.read(_size(n))
+
+    def flush(self) -> None:
+        """Kept for compatibility (PyCryptodome's does nothing either)."""
+
+    def reinit(self) -> None:
+        """Kept for compatibility (the kernel reseeds its DRBG itself)."""
+
+    def close(self) -> None:
+        """Kept for compatibility."""
+
+    @property
+    def backend_info(self) -> BackendInfo:
+        """The kernel DRBG driver serving the reads."""
+        return self._rng.backend_info
+
+
+def new(*args: Any, **kwargs: Any) -> Any:
+    """Return a file-like object whose ``read(n)`` gives random bytes.
+
+    Raises:
+        KernelUnavailableError: under the ``kernel`` policy, when the kernel has no ``stdrng``.
+    """
+    tfm = _rng.rng_transform()
+    if tfm is None:
+        from Crypto import Random
+
+        from ._aead import fallback
+
+        return fallback(Random.new, RNG_NAME, [("rng", RNG_NAME)])
+    return _KernelRandom(_rng.KernelRng(tfm))
+
+
+def atfork() -> None:
+    """Kept for compatibility: nothing to do after ``fork()`` (the kernel DRBG is shared safely)."""
+
+
+def backend_info() -> BackendInfo:
+    """Which source :func:`get_random_bytes` uses now, and why."""
+    tfm = _rng.rng_transform()
+    if tfm is not None:
+        return tfm.info()
+    return BackendInfo("software", RNG_NAME, "os.urandom", 0, "software",
+                       _transform.why_not("rng", RNG_NAME))

@@ -1,0 +1,372 @@
+"""What the kernel-served AEAD modes (GCM, CCM, ChaCha20-Poly1305) share.
+
+Each object routes every message one of two ways (see :mod:`_kcapi.aead`):
+
+* the kernel's one-shot AEAD, when the API hands over a whole message at once
+  (``encrypt_and_digest``, ``decrypt_and_verify``, a tag over AAD alone, CCM's
+  single ``encrypt`` without ``msg_len``) and it fits the socket buffer;
+* otherwise a composed stream (keystream skcipher + keyed hash), started at the
+  first piecewise ``encrypt``/``decrypt`` or when the AAD outgrows a one-shot.
+
+Until one of those happens the AAD is only buffered, so nothing is decided
+early.  ``decrypt_and_verify`` never releases plaintext for a wrong tag: the
+one-shot kernel AEAD fails with EBADMSG before anything is returned, and the
+composed path decrypts into a private buffer, which is wiped on failure.
+"""
+
+from __future__ import annotations
+
+import errno
+from hmac import compare_digest
+from typing import Any, Protocol
+
+import Crypto
+
+from _kcapi import _syscalls, aead
+from _kcapi.errors import KernelUnavailableError
+from _kcapi.transform import BackendInfo, Transform
+
+#: PyCryptodome's error for data past a mode's limit (a ValueError in every version).
+MessageTooLongError: type[ValueError] = getattr(Crypto, "MessageTooLongError", ValueError)
+
+# The methods of PyCryptodome's AEAD state machine (``Crypto.Cipher._state_machine``).
+UPDATE, ENCRYPT, DECRYPT, DIGEST, VERIFY = "update", "encrypt", "decrypt", "digest", "verify"
+ALL = (UPDATE, ENCRYPT, DECRYPT, DIGEST, VERIFY)
+
+MAC_CHECK_FAILED = "MAC check failed"
+
+Buffer = bytes | bytearray | memoryview
+
+
+def is_buffer(x: Any) -> bool:
+    """PyCryptodome's test for a byte buffer."""
+    return isinstance(x, (bytes, bytearray, memoryview))
+
+
+def as_input(data: Any) -> memoryview:
+    """A flat byte view of ``data``, with PyCryptodome's error for other types."""
+    if not is_buffer(data):
+        raise TypeError("Object type %s cannot be passed to C code" % type(data))
+    view = memoryview(data)
+    return view if view.format == "B" and view.ndim == 1 else view.cast("B")
+
+
+def output_view(output: Any, size: int) -> memoryview:
+    """The writable view of ``output=``, checked as PyCryptodome checks it."""
+    writable = isinstance(output, bytearray) or (isinstance(output, memoryview)
+                                                 and not output.readonly)
+    if not writable:
+        raise TypeError("output must be a bytearray or a writeable memoryview")
+    if len(output) != size:
+        raise ValueError("output must have the same length as the input  (%d bytes)" % size)
+    view = memoryview(output)
+    return view if view.format == "B" and view.ndim == 1 else view.cast("B")
+
+
+def random_nonce(size: int) -> bytes:
+    """A random nonce from the kernel's CSPRNG (what PyCryptodome uses too)."""
+    return _syscalls.kernel.urandom(size)
+
+
+def check_aes_key(key: Any, params: dict[str, Any], mode_label: str) -> bytes:
+    """Check an AES key and leftover parameters as PyCryptodome's AES does.
+
+    Args:
+        key: the key the caller passed.
+        params: parameters left after the mode took its own; ``use_aesni`` is
+            accepted and ignored (it picks a software implementation).
+        mode_label: the inner mode PyCryptodome builds ('ECB' for GCM, 'CBC' for CCM),
+            which names the mode in its "Unknown parameters" error.
+
+    Returns:
+        The key as ``bytes``.
+
+    Raises:
+        ValueError: a key length other than 16, 24 or 32 bytes.
+        TypeError: a key that is not a byte buffer, or unknown parameters.
+    """
+    params.pop("use_aesni", None)
+    if len(key) not in (16, 24, 32):
+        raise ValueError("Incorrect AES key length (%d bytes)" % len(key))
+    if not is_buffer(key):
+        raise TypeError("Object type %s cannot be passed to C code" % type(key))
+    if params:
+        raise TypeError("Unknown parameters for %s: %s" % (mode_label, str(params)))
+    return bytes(key)
+
+
+def fallback(make: Any, kernel_name: str, needs: list[tuple[str, str]]) -> Any:
+    """PyCryptodome's object from ``make()``, remembered as software-served (and why).
+
+    Args:
+        make: builds the object from the caller's original arguments.
+        kernel_name: the kernel algorithm that would have served it.
+        needs: the kernel algorithms the kernel path needs (for the reason).
+    """
+    from . import _routing
+
+    return _routing.software(make, kernel_name, aead.software_reason(needs))
+
+
+def min_bytes(value: int) -> int:
+    """How many bytes ``Crypto.Util.number.long_to_bytes(value)`` has (at least 1)."""
+    return max(1, (value.bit_length() + 7) // 8)
+
+
+class Stream(Protocol):
+    """A composed AEAD engine: keystream skcipher + keyed hash, in the kernel."""
+
+    def aad(self, view: memoryview) -> None:
+        """Authenticate more associated data."""
+
+    def encrypt(self, view: memoryview, out: memoryview) -> None:
+        """Encrypt the next piece of the message into ``out``."""
+
+    def decrypt(self, view: memoryview, out: memoryview) -> None:
+        """Decrypt the next piece of the message into ``out``."""
+
+    def tag(self) -> bytes:
+        """The tag of everything so far (the stream ends)."""
+
+    def info(self) -> BackendInfo:
+        """The kernel algorithms serving it."""
+
+
+class KernelAead:
+    """The routing and buffering shared by kernel-served AEAD objects.
+
+    Subclasses hold PyCryptodome's state machine and implement
+    :meth:`_make_stream`, :meth:`_find_one_shot`, and optionally
+    :meth:`_streamable` and :meth:`_stream_names`.
+    """
+
+    _key: bytes
+    _mac_len: int
+    _next: tuple[str, ...]
+    _pending: bytearray
+    _stream: Stream | None
+    _tag: bytes | None
+    _held_ct: bytes | None
+    _one: tuple[Transform, bytes] | None | bool
+    _failed: bool
+
+    def _init_aead(self, key: bytes, mac_len: int) -> None:
+        self._key = key
+        self._mac_len = mac_len
+        self._next = ALL
+        self._pending = bytearray()
+        self._stream = None
+        self._tag = None
+        self._held_ct = None
+        self._one = False  # not looked up yet
+        self._failed = False
+
+    # -- hooks ----------------------------------------------------------------------
+
+    def _make_stream(self) -> Stream:
+        """A new composed engine for this message (AAD not yet fed)."""
+        raise NotImplementedError
+
+    def _find_one_shot(self) -> tuple[Transform, bytes] | None:
+        """``(keyed aead transform, IV)`` if the kernel AEAD serves these parameters."""
+        raise NotImplementedError
+
+    def _streamable(self) -> bool:
+        """Whether the composed stream can start now (CCM: once both lengths are known)."""
+        return True
+
+    def _stream_names(self) -> tuple[str, str]:
+        """The composed path's kernel algorithms ``(keystream, mac)``, for backend_info."""
+        raise NotImplementedError
+
+    # -- kcapi extras -------------------------------------------------------------------
+
+    @property
+    def backend_info(self) -> BackendInfo:
+        """The kernel algorithms serving this object: the one-shot AEAD if the kernel has it."""
+        one = self._one_shot()
+        if one is not None:
+            return one[0].info()
+        if self._stream is not None:
+            return self._stream.info()
+        return composed_info(*self._stream_names())
+
+    def __reduce__(self) -> Any:
+        raise TypeError(f"cannot pickle {type(self).__name__!r} object")
+
+    # -- routing ---------------------------------------------------------------------
+
+    def _check_usable(self) -> None:
+        if self._failed:
+            raise OSError(errno.EIO, f"this {type(self).__name__} object lost its kernel state "
+                          "in an earlier error and cannot be used")
+
+    def _one_shot(self) -> tuple[Transform, bytes] | None:
+        if self._one is False:
+            self._one = self._find_one_shot()
+        return self._one  # type: ignore[return-value]
+
+    def _add_aad(self, view: memoryview) -> None:
+        """Authenticate AAD: buffered while a one-shot is possible, else streamed."""
+        self._check_usable()
+        if self._stream is not None:
+            self._guarded(self._stream.aad, view)
+            return
+        self._pending += view
+        if len(self._pending) > aead.MAX_ONE_SHOT and self._streamable():
+            self._ensure_stream()
+
+    def _ensure_stream(self) -> Stream:
+        """The composed stream, started (and fed the buffered AAD) on first use."""
+        self._check_usable()
+        stream = self._stream
+        if stream is None:
+            try:
+                stream = self._make_stream()
+                if self._pending:
+                    stream.aad(memoryview(self._pending))
+            except BaseException:
+                self._failed = True
+                raise
+            self._pending = bytearray()
+            self._stream = stream
+        return stream
+
+    def _guarded(self, call: Any, *args: Any) -> Any:
+        """Run a kernel operation; after a failure the object's state is unknown."""
+        try:
+            return call(*args)
+        except BaseException:
+            self._failed = True
+            raise
+
+    def _crypt(self, view: memoryview, out: memoryview, encrypt: bool) -> None:
+        """Encrypt or decrypt the next piece through the composed stream into ``out``."""
+        stream = self._ensure_stream()
+        self._guarded(stream.encrypt if encrypt else stream.decrypt, view, out)
+
+    def _run(self, view: memoryview, output: Any, encrypt: bool) -> bytes | None:
+        """:meth:`_crypt` with PyCryptodome's ``output=`` contract."""
+        if output is not None:
+            self._crypt(view, output_view(output, view.nbytes), encrypt)
+            return None
+        buf = bytearray(view.nbytes)
+        self._crypt(view, memoryview(buf), encrypt)
+        return bytes(buf)
+
+    def _fits(self, tfm: Transform, size: int) -> bool:
+        return len(self._pending) + size + self._mac_len <= aead.one_shot_limit(tfm)
+
+    def _seal_whole(self, view: memoryview) -> bytes | None:
+        """Encrypt the whole message (buffered AAD + ``view``) with the kernel AEAD.
+
+        Returns:
+            The ciphertext (the tag is cached), or ``None`` when the one-shot
+            path cannot take it (the caller composes).
+        """
+        self._check_usable()
+        if self._stream is not None or self._held_ct is not None or self._tag is not None:
+            return None
+        one = self._one_shot()
+        if one is None or not self._fits(one[0], view.nbytes):
+            return None
+        tfm, iv = one
+        with memoryview(self._pending) as aad:
+            sealed = aead.seal(tfm, iv, aad, view, self._mac_len)
+        if sealed is None:
+            return None
+        self._tag = sealed[1]
+        return sealed[0]
+
+    def _compute_tag(self) -> bytes:
+        """The tag of the message so far (cached): one-shot for AAD alone, else the stream."""
+        if self._tag is not None:
+            return self._tag
+        if self._stream is None and self._held_ct is None:
+            if self._seal_whole(memoryview(b"")) is not None:
+                assert self._tag is not None
+                return self._tag
+        stream = self._ensure_stream()
+        held, self._held_ct = self._held_ct, None
+        if held is not None:  # a ciphertext a failed one-shot did not authenticate
+            scratch = bytearray(len(held))
+            self._guarded(stream.decrypt, memoryview(held), memoryview(scratch))
+            scratch[:] = bytes(len(scratch))
+        self._tag = self._guarded(stream.tag)
+        self._stream = None  # the message is over: its hash's op socket closes now
+        return self._tag
+
+    def _check_tag(self, received: Any) -> None:
+        """Compare the tag with ``received`` in constant time (PyCryptodome's errors)."""
+        if not compare_digest(self._compute_tag(), received):
+            raise ValueError(MAC_CHECK_FAILED)
+
+    def _open_verified(self, view: memoryview, received: Any, output: Any,
+                       whole: bool, verify: Any) -> bytes | None:
+        """``decrypt()`` then ``verify()``, releasing plaintext only for a right tag.
+
+        Args:
+            view: the ciphertext (the caller ran decrypt()'s state checks).
+            received: the received tag.
+            output: ``output=`` (already checked by the caller) or ``None``.
+            whole: whether ``view`` completes the message (the one-shot may serve it).
+            verify: the object's own ``verify`` (state checks and comparison).
+
+        Raises:
+            ValueError: ``"MAC check failed"``.
+        """
+        out = None if output is None else output_view(output, view.nbytes)
+        plain: bytearray | None = None
+        if whole and is_buffer(received) and len(received) == self._mac_len:
+            plain = self._open_whole(view, as_input(received))
+        if plain is None:
+            plain = bytearray(view.nbytes)
+            self._crypt(view, memoryview(plain), encrypt=False)
+            try:
+                verify(received)
+            except BaseException:
+                plain[:] = bytes(len(plain))
+                raise
+        if out is None:
+            return bytes(plain)
+        out[:] = plain
+        return None
+
+    def _open_whole(self, view: memoryview, tag: memoryview) -> bytearray | None:
+        """Decrypt and verify the whole message with the kernel AEAD (``None``: compose)."""
+        self._check_usable()
+        if self._stream is not None or self._held_ct is not None or self._tag is not None:
+            return None
+        one = self._one_shot()
+        if one is None or not self._fits(one[0], view.nbytes):
+            return None
+        tfm, iv = one
+        try:
+            with memoryview(self._pending) as aad:
+                plain = aead.open_message(tfm, iv, aad, view, tag)
+        except aead.TagMismatch:
+            self._next = (VERIFY,)
+            self._held_ct = bytes(view)  # for a later verify() with another tag
+            raise ValueError(MAC_CHECK_FAILED) from None
+        if plain is not None:
+            self._next = (VERIFY,)
+            self._tag = bytes(tag)
+        return plain
+
+
+def composed_info(stream_name: str, mac_name: str) -> BackendInfo:
+    """The :class:`BackendInfo` of a composed AEAD: both algorithms and drivers."""
+    from _kcapi import transform
+
+    infos = []
+    for kind, name in (("skcipher", stream_name), ("hash", mac_name)):
+        found = transform._lookup(kind, name)
+        if isinstance(found, KernelUnavailableError):
+            infos.append(BackendInfo("kernel", name, "unknown", 0, "unknown"))
+        else:
+            infos.append(found.info())
+    kinds = {i.implementation for i in infos}
+    kind = kinds.pop() if len(kinds) == 1 else "+".join(i.implementation for i in infos)
+    return BackendInfo("kernel", "+".join(i.algorithm for i in infos),
+                       "+".join(i.driver for i in infos), min(i.priority for i in infos), kind)
+

@@ -1,0 +1,64 @@
+"""Helpers of the AEAD, CMAC and RNG tests: the AES factory, and who must serve an object."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from _kcapi import policy, transform
+from _kcapi.errors import KernelUnavailableError
+from _kcapi.names import CHACHA20_POLY1305, XCHACHA20_POLY1305, ccm_names, gcm_names
+from kcapi_cipher import _mode_ccm, _mode_gcm
+from kcapi_cipher._aead import KernelAead
+
+from .support import REQUIRE_KERNEL
+
+MODE_CCM = 8
+MODE_GCM = 11
+
+#: What the composed (always kernel-served) path of each construction needs.
+NEEDS = {
+    "gcm": [("skcipher", gcm_names("aes").stream), ("hash", gcm_names("aes").mac)],
+    "ccm": [("skcipher", ccm_names("aes").stream), ("hash", ccm_names("aes").mac)],
+    "chacha": [("skcipher", CHACHA20_POLY1305.stream), ("hash", CHACHA20_POLY1305.mac)],
+    "xchacha": [("skcipher", XCHACHA20_POLY1305.stream), ("hash", XCHACHA20_POLY1305.mac)],
+    "cmac": [("hash", "cmac(aes)")],
+    "rng": [("rng", "stdrng")],
+}
+
+
+def aes_factory() -> Any:
+    """``kcapi_cipher.AES`` once the factory exists, else ``None``."""
+    try:
+        from kcapi_cipher import AES
+    except ImportError:
+        return None
+    return AES if hasattr(AES, "new") else None
+
+
+def aes_new(key: Any, mode: int, *args: Any, **kwargs: Any) -> Any:
+    """``AES.new(key, mode, ...)`` for GCM/CCM: through the factory when it exists."""
+    factory = aes_factory()
+    if factory is not None:
+        return factory.new(key, mode, *args, **kwargs)
+    return {MODE_CCM: _mode_ccm, MODE_GCM: _mode_gcm}[mode].create("aes", key, *args, **kwargs)
+
+
+def kernel_expected(construction: str) -> bool:
+    """Whether the policy and the probes say the kernel serves ``construction`` here."""
+    if policy.get_backend() == policy.SOFTWARE:
+        return False
+    return not any(isinstance(transform._lookup(kind, name), KernelUnavailableError)
+                   for kind, name in NEEDS[construction])
+
+
+def assert_served(obj: Any, construction: str) -> None:
+    """The object is kernel-served exactly when it must be (always in the kernel run)."""
+    kernel = kernel_expected(construction)
+    if REQUIRE_KERNEL:
+        assert kernel, f"the kernel run cannot serve {construction}"
+    info = getattr(obj, "backend_info", None)
+    if kernel:
+        assert info is not None and not callable(info), f"{obj!r} is not a kernel object"
+        assert info.backend == "kernel" and info.driver not in ("", "unknown"), info
+    else:
+        assert not isinstance(obj, KernelAead) and type(obj).__module__.startswith("Crypto."), obj
