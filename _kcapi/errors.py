@@ -138,3 +138,19 @@ def keyring_needs_kernel(key: object, name: str, why: str,
     return KernelUnavailableError(
         err, f"{key!r} can only be used by the kernel, which cannot serve '{name}' here: {why}",
         reason=KEYRING_NEEDS_KERNEL, algorithm=name)
+
+
+def drbg_entropy_refusal(exc: OSError, name: str) -> OSError:
+    """Explain why setting a DRBG's test entropy (ALG_SET_DRBG_ENTROPY) failed."""
+    err = exc.errno or 0
+    if err in (_errno.ENOPROTOOPT, _errno.ENOSYS):
+        return KernelUnavailableError(
+            err, f"test entropy for '{name}' needs a kernel built with "
+            "CONFIG_CRYPTO_USER_API_RNG_CAVP (ALG_SET_DRBG_ENTROPY, Linux 5.13 or newer); "
+            "this kernel does not know that option", reason=NEEDS_NEWER_KERNEL,
+            algorithm=name, step="setentropy")
+    if err == _errno.EACCES:
+        return PermissionError(err, f"setting test entropy for '{name}' needs CAP_SYS_ADMIN")
+    if err == _errno.EMSGSIZE:
+        return ValueError(f"test entropy for '{name}' is too long for the kernel (at most 128 bytes)")
+    return OSError(err, f"cannot set test entropy for '{name}': {os.strerror(err)}")

@@ -71,6 +71,16 @@ class KernelRng:
     def __init__(self, tfm: Transform):
         self._tfm = tfm
 
+    def generate(self, size: int) -> bytes:
+        """One DRBG generate call (one ``recv``) of ``size`` <= :data:`MAX_READ` bytes.
+
+        Raises:
+            ValueError: ``size`` is over :data:`MAX_READ` (it would take several calls).
+        """
+        if not 0 <= size <= MAX_READ:
+            raise ValueError(f"one generate call gives 0 to {MAX_READ} bytes, not {size}")
+        return self.read(size)
+
     def read(self, size: int) -> bytes:
         """``size`` random bytes, in ``recv`` calls of at most :data:`MAX_READ` bytes.
 
@@ -101,3 +111,24 @@ class KernelRng:
     def backend_info(self) -> BackendInfo:
         """The kernel DRBG driver serving the reads."""
         return self._tfm.info()
+
+
+def known_answer_drbg(name: str, entropy: bytes, personalization: bytes = b"") -> KernelRng:
+    """A kernel DRBG instantiated from caller-chosen entropy: deterministic, for known-answer tests.
+
+    The kernel takes ``entropy`` (for NIST CAVP vectors: EntropyInput || Nonce)
+    with ALG_SET_DRBG_ENTROPY and ``personalization`` as the seed, and its
+    every ``recv`` is one SP 800-90A generate call.  Never cached, never a
+    fallback: it exists to check the kernel's DRBG.
+
+    Args:
+        name: a DRBG driver without prediction resistance, e.g. ``'drbg_nopr_hmac_sha256'``.
+        entropy: at most 128 bytes.
+        personalization: the personalization string (may be empty).
+
+    Raises:
+        KernelUnavailableError: AF_ALG or the DRBG is missing, or the kernel lacks
+            ALG_SET_DRBG_ENTROPY (``reason='needs-newer-kernel'``).
+        PermissionError: the process lacks CAP_SYS_ADMIN, which the kernel requires.
+    """
+    return KernelRng(Transform("rng", name, bytes(personalization), entropy=bytes(entropy)))

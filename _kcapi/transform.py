@@ -20,9 +20,10 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from . import _syscalls, policy, procfs
-from ._constants import ALG_SET_AEAD_AUTHSIZE, ALG_SET_KEY, ALG_SET_KEY_BY_KEY_SERIAL
-from .errors import (SOFTWARE_POLICY, KernelUnavailableError, keyring_needs_kernel,
-                     keyring_refusal, refusal)
+from ._constants import (ALG_SET_AEAD_AUTHSIZE, ALG_SET_DRBG_ENTROPY, ALG_SET_KEY,
+                         ALG_SET_KEY_BY_KEY_SERIAL)
+from .errors import (SOFTWARE_POLICY, KernelUnavailableError, drbg_entropy_refusal,
+                     keyring_needs_kernel, keyring_refusal, refusal)
 from .keyring import KeyringKey
 
 #: Idle operation sockets kept per transform.
@@ -58,7 +59,7 @@ class Transform:
     __slots__ = ("kind", "name", "sock", "_idle", "_idle_fds", "_driver", "__weakref__")
 
     def __init__(self, kind: str, name: str, key: bytes | KeyringKey | None = None,
-                 authsize: int | None = None):
+                 authsize: int | None = None, entropy: bytes | None = None):
         kernel = _syscalls.kernel
         try:
             sock = kernel.socket()
@@ -69,6 +70,12 @@ class Transform:
         except OSError as exc:
             kernel.close(sock)
             raise refusal(exc, "bind", kind, name) from None
+        if entropy is not None:  # a DRBG's test entropy, set before the seed (key)
+            try:
+                kernel.setsockopt(sock, ALG_SET_DRBG_ENTROPY, entropy)
+            except OSError as exc:
+                kernel.close(sock)
+                raise drbg_entropy_refusal(exc, name) from None
         if isinstance(key, KeyringKey):
             try:
                 kernel.setsockopt(sock, ALG_SET_KEY_BY_KEY_SERIAL, struct.pack("=i", key.serial))

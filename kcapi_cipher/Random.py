@@ -87,6 +87,26 @@ def new(*args: Any, **kwargs: Any) -> Any:
     return _KernelRandom(_rng.KernelRng(tfm))
 
 
+def known_answer_drbg(entropy: bytes, personalization: bytes = b"",
+                      name: str = "drbg_nopr_hmac_sha256") -> _rng.KernelRng:
+    """A kernel DRBG seeded from ``entropy`` you choose, to check it against known answers.
+
+    Deterministic by design (never use it for keys): ``generate(n)`` is one
+    SP 800-90A generate call of up to 128 bytes.  Needs CAP_SYS_ADMIN and a
+    kernel with ALG_SET_DRBG_ENTROPY (CONFIG_CRYPTO_USER_API_RNG_CAVP); there is
+    no software fallback.
+
+    Args:
+        entropy: EntropyInput || Nonce of a CAVP vector (at most 128 bytes).
+        personalization: the PersonalizationString.
+        name: the kernel DRBG, e.g. ``'drbg_nopr_hmac_sha256'``, ``'drbg_nopr_sha256'``.
+
+    Raises:
+        KernelUnavailableError: ``reason='needs-newer-kernel'`` without the option.
+    """
+    return _rng.known_answer_drbg(name, entropy, personalization)
+
+
 def atfork() -> None:
     """Kept for compatibility: nothing to do after ``fork()`` (the kernel DRBG is shared safely)."""
 
