@@ -31,6 +31,8 @@ from pathlib import Path
 import kcapi_hashlib
 from kcapi_hashlib import hmac as k_hmac
 
+from . import ciphers
+
 from .syscount import mark_line, trace_script
 
 SIZES = [64, 1024, 16 * 1024, 1024 * 1024]
@@ -288,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-time", type=float, default=0.6, help="seconds per cell")
     parser.add_argument("--out", default="bench-results", help="output directory")
     parser.add_argument("--algorithms", default="sha1,sha256,sha512,hmac-sha256")
+    parser.add_argument("--ciphers", default=",".join(ciphers.CIPHERS),
+                        help="cipher rows (empty for none)")
     parser.add_argument("--file-size", type=int, default=256, help="MiB for the file_digest run")
     parser.add_argument("--no-tcrypt", action="store_true")
     args = parser.parse_args(argv)
@@ -309,9 +313,13 @@ def main(argv: list[str] | None = None) -> int:
             if not args.no_tcrypt:
                 rows += tcrypt_rows(alg)
             print(f"measured {alg}", file=sys.stderr)
+        for name in filter(None, args.ciphers.split(",")):
+            rows += ciphers.rows(name, SIZES, args.min_time, measure, Row, work)
+            print(f"measured {name}", file=sys.stderr)
         if args.file_size:
             rows += file_digest_rows(work, args.file_size << 20)
         syscalls = syscalls_per_op(work)
+        syscalls.update(ciphers.syscalls_per_op(work))
     print(f"# kcapi benchmark, Linux {platform.release()} ({platform.machine()}), "
           f"Python {platform.python_version()}")
     print_table(rows)

@@ -1,0 +1,136 @@
+"""Cipher rows of the benchmark: kcapi_cipher vs raw AF_ALG socket code, PyCryptodome, kcapi-enc."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from Crypto.Cipher import AES as RefAES
+from Crypto.Cipher import ChaCha20_Poly1305 as RefChaChaPoly
+
+from kcapi_cipher import AES, ChaCha20_Poly1305
+
+from .syscount import mark_line, trace_script
+
+KEY16, KEY32 = bytes(range(16)), bytes(range(32))
+IV, NONCE8, NONCE12 = bytes(16), bytes(8), bytes(12)
+CHUNK = 64 * 1024  # raw code must bound each request too, or it blocks (see KERNEL_NOTES)
+
+# name -> (ours, PyCryptodome, kernel skcipher name for raw code and kcapi-enc, or '')
+CIPHERS: dict[str, tuple[Callable[[bytes], Any], Callable[[bytes], Any], str]] = {
+    "aes-128-cbc": (lambda d: AES.new(KEY16, AES.MODE_CBC, IV).encrypt(d),
+                    lambda d: RefAES.new(KEY16, RefAES.MODE_CBC, IV).encrypt(d), "cbc(aes)"),
+    "aes-128-ctr": (lambda d: AES.new(KEY16, AES.MODE_CTR, nonce=NONCE8).encrypt(d),
+                    lambda d: RefAES.new(KEY16, RefAES.MODE_CTR, nonce=NONCE8).encrypt(d), "ctr(aes)"),
+    "aes-128-gcm": (lambda d: AES.new(KEY16, AES.MODE_GCM, nonce=NONCE12).encrypt_and_digest(d),
+                    lambda d: RefAES.new(KEY16, RefAES.MODE_GCM, nonce=NONCE12).encrypt_and_digest(d),
+                    ""),
+    "chacha20-poly1305": (
+        lambda d: ChaCha20_Poly1305.new(key=KEY32, nonce=NONCE12).encrypt_and_digest(d),
+        lambda d: RefChaChaPoly.new(key=KEY32, nonce=NONCE12).encrypt_and_digest(d), ""),
+}
+
+
+def raw_reused(kernel_name: str) -> Callable[[bytes], bytes]:
+    """Straightforward socket code with one bound and one op socket kept: op and IV each request."""
+    parent = socket.socket(socket.AF_ALG, socket.SOCK_SEQPACKET, 0)
+    parent.bind(("skcipher", kernel_name))
+    parent.setsockopt(socket.SOL_ALG, socket.ALG_SET_KEY, KEY16)
+    conn, _ = parent.accept()
+    raw_reused.keep.append((parent, conn))  # type: ignore[attr-defined]
+
+    def op(data: bytes) -> bytes:
+        out = bytearray()
+        first = True
+        for start in range(0, len(data), CHUNK):
+            piece = data[start:start + CHUNK]
+            if first:  # later chunks continue the kernel's IV chain
+                conn.sendmsg_afalg([piece], op=socket.ALG_OP_ENCRYPT, iv=IV)
+                first = False
+            else:
+                conn.sendall(piece)
+            out += conn.recv(len(piece))
+        return bytes(out)
+    return op
+
+
+raw_reused.keep = []  # type: ignore[attr-defined]
+
+
+def kcapi_enc_rows(name: str, kernel_name: str, sizes: list[int], work: Path, row: Any,
+                   runs: int = 7) -> list[Any]:
+    """libkcapi's kcapi-enc per message (1 MiB and up): time(size) - time(16 bytes), best of runs."""
+    tool = shutil.which("kcapi-enc")
+    if tool is None or not kernel_name:
+        return []
+    iv = IV if kernel_name.startswith("cbc") else NONCE8 + bytes(8)
+
+    def timed(path: Path) -> float:
+        best = float("inf")
+        for _ in range(runs):
+            r, w = os.pipe()
+            os.write(w, KEY16)
+            os.close(w)
+            start = time.perf_counter()
+            subprocess.run([tool, "-e", "-c", kernel_name, "--iv", iv.hex(), "--keyfd", str(r),
+                            "-i", str(path), "-o", str(work / "enc-out"), "--nounpad", "-q"],
+                           pass_fds=(r,), check=True, stdout=subprocess.DEVNULL)
+            best = min(best, time.perf_counter() - start)
+            os.close(r)
+        return best
+
+    small = work / "enc-16"
+    small.write_bytes(bytes(16))
+    base = timed(small)
+    rows = []
+    for size in (s for s in sizes if s >= 1 << 20):
+        path = work / f"enc-{size}"
+        path.write_bytes(os.urandom(size))
+        cost = max(timed(path) - base, 1e-9)
+        rows.append(row(name, size, "kcapi-enc", 1 / cost, size / cost / 1e6,
+                        "per message, process start-up subtracted"))
+    return rows
+
+
+def rows(name: str, sizes: list[int], min_time: float, measure: Any, row: Any,
+         work: Path) -> list[Any]:
+    """Every implementation of cipher ``name`` at every size."""
+    ours, ref, kernel_name = CIPHERS[name]
+    out = []
+    for size in sizes:
+        data = os.urandom(size)
+        impls = [("ours (kernel)", ours), ("PyCryptodome (user space)", ref)]
+        if kernel_name:
+            impls.append(("raw socket reused", raw_reused(kernel_name)))
+        for impl, fn in impls:
+            ops, mbs = measure(lambda fn=fn: fn(data), size, min_time)
+            out.append(row(name, size, impl, ops, mbs))
+    return out + kcapi_enc_rows(name, kernel_name, sizes, work, row)
+
+
+def syscalls_per_op(work: Path) -> dict[str, dict[str, float]]:
+    """strace counts for one-shot cipher calls (objects created per message)."""
+    n = 20
+    lines = ["import os", "import kcapi_hashlib", "kcapi_hashlib.set_backend('kernel')",
+             "from bench.ciphers import CIPHERS, raw_reused"]
+    cases = {}
+    for name, (_ours, _ref, kernel_name) in CIPHERS.items():
+        lines += [f"d = b'x' * 1024", f"CIPHERS[{name!r}][0](d)"]
+        cases[f"{name} 1 KiB ours"] = f"CIPHERS[{name!r}][0](d)"
+        if kernel_name:
+            var = name.replace("-", "_")
+            lines += [f"raw_{var} = raw_reused({kernel_name!r})", f"raw_{var}(d)"]
+            cases[f"{name} 1 KiB raw reused"] = f"raw_{var}(d)"
+    for case, stmt in cases.items():
+        lines += [mark_line("start", case), f"for _ in range({n}):", f"    {stmt}",
+                  mark_line("end", case)]
+    counted = trace_script("\n".join(lines) + "\n", work,
+                           {"PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    return {case: {"per_op": sum(c.values()) / n, **{k: v / n for k, v in c.items()}}
+            for case, c in counted.items()}
