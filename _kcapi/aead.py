@@ -32,6 +32,7 @@ from . import _syscalls, policy, transform
 from ._constants import (ALG_OP_DECRYPT, ALG_OP_ENCRYPT, ALG_SET_AEAD_ASSOCLEN, ALG_SET_IV,
                          ALG_SET_OP, SOL_ALG)
 from .errors import KernelUnavailableError
+from .keyring import KeyringKey
 from .skcipher import KernelSkcipher, request_limit
 from .transform import Transform
 
@@ -110,17 +111,25 @@ def software_reason(needs: list[tuple[str, str]]) -> str:
     return ""
 
 
-def optional_aead(name: str, key: bytes, authsize: int) -> Transform | None:
+def optional_aead(name: str, key: bytes | KeyringKey, authsize: int) -> Transform | None:
     """The keyed one-shot AEAD transform, or ``None`` when the kernel lacks it.
 
     The one-shot path only speeds things up (the composed path serves the same
-    objects), so a refusal here is not an error under any policy.
+    objects), so a refusal here is not an error under any policy.  A keyring
+    key is the exception: the kernel's answer to it (a key of the wrong size,
+    no search permission, a revoked key) is the caller's error.
+
+    Raises:
+        ValueError, OSError: for a :class:`~_kcapi.keyring.KeyringKey` only, as
+            :func:`_kcapi.errors.keyring_refusal` explains them.
     """
     if not name or isinstance(transform._lookup("aead", name), KernelUnavailableError):
         return None
     try:
         return transform.get("aead", name, key, authsize)
     except (KernelUnavailableError, ValueError):
+        if isinstance(key, KeyringKey):
+            raise
         return None
 
 

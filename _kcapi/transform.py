@@ -16,6 +16,7 @@ import os
 import socket
 import struct
 import threading
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -64,6 +65,9 @@ class Transform:
         try:
             sock = kernel.socket()
         except OSError as exc:
+            if exc.errno in (errno.EMFILE, errno.ENFILE):
+                # Not a refusal (which would be cached): the process is out of descriptors.
+                raise out_of_descriptors(exc) from None
             raise refusal(exc, "socket", kind, name) from None
         try:
             kernel.bind(sock, kind, name)
@@ -106,13 +110,27 @@ class Transform:
         self._idle: list[socket.socket] = []
         self._idle_fds: list[int] = []
         self._driver: procfs.Driver | None = None
+        # Every transform, cached or not (keyring-keyed, evicted from the LRU but
+        # still held by objects), must drop its idle op sockets in a forked child.
+        _install_fork_hook()
+        _live.add(self)
 
     def op(self) -> socket.socket:
-        """An operation socket in its initial state: pooled if one is idle, else ``accept()``."""
+        """An operation socket in its initial state: pooled if one is idle, else ``accept()``.
+
+        Raises:
+            OSError: ``accept()`` failed; EMFILE/ENFILE explained (:func:`out_of_descriptors`).
+        """
         try:
             return self._idle.pop()
         except IndexError:
+            pass
+        try:
             return _syscalls.kernel.accept(self.sock)
+        except OSError as exc:
+            if exc.errno in (errno.EMFILE, errno.ENFILE):
+                raise out_of_descriptors(exc) from None
+            raise
 
     def release(self, op: socket.socket) -> None:
         """Return an op socket the kernel has reset; it is closed if the pool is full."""
@@ -194,18 +212,20 @@ class Transform:
 _lock = threading.Lock()
 _unkeyed: dict[tuple[str, str], Transform | KernelUnavailableError] = {}
 _keyed: OrderedDict[tuple[str, str, bytes, int | None], Transform] = OrderedDict()
+#: Every live transform, cached or not: the fork hook must reach them all.
+_live: weakref.WeakSet[Transform] = weakref.WeakSet()
 _key_tag_secret = b""  # drawn on first keyed use, not at import
 _fork_hook_installed = False
 
 def _after_fork_in_child() -> None:
     # Idle pooled op sockets are clean but shared with the parent: the child
     # must not take the ones the parent will take.  Bound sockets carry no
-    # per-operation state and stay shared.
+    # per-operation state and stay shared.  Not only the cached transforms:
+    # keyring-keyed ones are never cached, and objects keep evicted ones alive.
     global _lock
     _lock = threading.Lock()
-    for entry in list(_unkeyed.values()) + list(_keyed.values()):
-        if isinstance(entry, Transform):
-            entry.drop_idle()
+    for entry in list(_live):
+        entry.drop_idle()
 
 
 def _install_fork_hook() -> None:
@@ -238,8 +258,10 @@ def out_of_descriptors(exc: OSError) -> OSError:
 
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     return OSError(exc.errno, f"{os.strerror(exc.errno or 0)}: every hash object holding more than "
-                   "16 KiB of unfinished input (and every cipher object) keeps a kernel socket "
-                   f"open; the limit here is RLIMIT_NOFILE={soft}. Finish (digest) or drop "
+                   "16 KiB of unfinished input keeps a kernel socket open, and so does every "
+                   "distinct key in use (HMAC, cipher and CMAC objects share one bound socket "
+                   "per key; objects keyed from the keyring have one each); the limit here is "
+                   f"RLIMIT_NOFILE={soft}. Finish (digest) or drop "
                    "objects, or raise the limit. The object that raised is unchanged.")
 
 
@@ -313,7 +335,9 @@ def kernel_or_none(kind: str, name: str, key: bytes | KeyringKey | None = None,
         found = _lookup(kind, name)
         if isinstance(found, KernelUnavailableError):
             if in_keyring:
-                raise keyring_needs_kernel(key, name, str(found), found.errno) from None
+                # strerror: the text without the "[errno ...]" that str() appends again.
+                raise keyring_needs_kernel(key, name, found.strerror or str(found),
+                                           found.errno) from None
             raise found.fresh()
         return found if key is None else get(kind, name, key, authsize)
     except KernelUnavailableError:

@@ -19,6 +19,9 @@ import importlib
 import os
 from typing import Any
 
+from _kcapi.errors import keyring_needs_kernel
+from _kcapi.keyring import KeyringKey
+
 from . import _routing
 
 __all__ = ["new", "block_size", "key_size", "MODE_ECB", "MODE_CBC", "MODE_CFB", "MODE_OFB",
@@ -67,7 +70,9 @@ def new(key: Any, mode: int, *args: Any, **kwargs: Any) -> Any:
 
     Args:
         key: 16, 24 or 32 bytes (``MODE_SIV``: 32, 48 or 64; ``MODE_XTS``: two
-            AES keys, 32, 48 or 64 bytes).
+            AES keys, 32, 48 or 64 bytes); or a :class:`~_kcapi.keyring.KeyringKey`
+            holding them, for the kernel-served modes (the kernel checks its size;
+            GCM then takes whole messages only, see :mod:`._mode_gcm`).
         mode: a ``MODE_*`` constant.
         *args: the IV or nonce, positionally, where PyCryptodome takes it.
         **kwargs: the mode's parameters, as PyCryptodome names them (``iv``,
@@ -82,7 +87,8 @@ def new(key: Any, mode: int, *args: Any, **kwargs: Any) -> Any:
         TypeError, ValueError: PyCryptodome's errors for bad arguments
             (``ValueError("Mode not supported")`` for an unknown mode).
         KernelUnavailableError: under the ``kernel`` policy, when the kernel cannot
-            serve the mode; for ``MODE_XTS`` whenever it cannot.
+            serve the mode; for ``MODE_XTS`` and keyring keys whenever it cannot
+            (``reason='keyring-needs-kernel'``: no software can use a keyring key).
     """
     try:
         module = _MODULES.get(mode)
@@ -97,6 +103,8 @@ def new(key: Any, mode: int, *args: Any, **kwargs: Any) -> Any:
         return _routing.reference("aes").new(key, mode, *args, **kwargs)
 
     if label is not None:
+        if isinstance(key, KeyringKey):
+            raise keyring_needs_kernel(key, f"AES {label}", "a mode the kernel crypto API lacks")
         return _routing.outside(make, f"AES {label}", "", "a mode the kernel crypto API lacks")
     return make()  # raises PyCryptodome's ValueError("Mode not supported")
 
@@ -106,7 +114,13 @@ def _derive_Poly1305_key_pair(key: Any, nonce: Any) -> tuple[Any, bytes, Any]:
 
     As PyCryptodome's: ``s`` is the nonce encrypted (ECB) under the key's first
     half; a new 16-byte nonce when ``nonce`` is ``None``.
+
+    Raises:
+        KernelUnavailableError: for a keyring key: ``(r, s)`` would be computed in
+            user space, where PyCryptodome's Poly1305 runs.
     """
+    if isinstance(key, KeyringKey):
+        raise keyring_needs_kernel(key, "Poly1305 with AES", "Poly1305 runs in user space")
     if len(key) != 32:
         raise ValueError("Poly1305 with AES requires a 32-byte key")
     if nonce is None:

@@ -5,7 +5,9 @@ The key is set on the transform (ALG_SET_KEY); the MAC state lives in the
 kernel (:class:`_kcapi.hash.KernelHash`), ``copy()`` clones it with ``accept()``
 and ``digest()`` leaves the object usable.  Unlike PyCryptodome, ``ciphermod``
 may be omitted: it defaults to AES.  Cipher modules other than AES are served
-by PyCryptodome's CMAC over that module.
+by PyCryptodome's CMAC over that module.  The key may be a
+:class:`~_kcapi.keyring.KeyringKey`: ``cmac(aes)`` is then keyed from the
+kernel keyring, and no software fallback exists.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from types import ModuleType
 from typing import Any
 
 from _kcapi import policy, transform
-from _kcapi.errors import no_equivalent
+from _kcapi.errors import keyring_needs_kernel, no_equivalent
 from _kcapi.hash import KernelHash
+from _kcapi.keyring import KeyringKey
 from _kcapi.names import CMAC_TEMPLATE
 from _kcapi.transform import BackendInfo
 
@@ -112,7 +115,8 @@ def new(key: Any, msg: Any = None, ciphermod: ModuleType | None = None,
     """Create a new CMAC object, as ``Crypto.Hash.CMAC.new``.
 
     Args:
-        key: the cipher key (16, 24 or 32 bytes for AES).
+        key: the cipher key (16, 24 or 32 bytes for AES), or a
+            :class:`~_kcapi.keyring.KeyringKey` holding an AES key (kernel only).
         msg: the first chunk of the message (optional).
         ciphermod: the block cipher module; AES when omitted.
         cipher_params: parameters for the cipher (only ``use_aesni`` for AES).
@@ -125,7 +129,9 @@ def new(key: Any, msg: Any = None, ciphermod: ModuleType | None = None,
 
     Raises:
         ValueError, TypeError: PyCryptodome's errors for bad arguments.
-        KernelUnavailableError: under the ``kernel`` policy, when the kernel lacks ``cmac(aes)``.
+        KernelUnavailableError: under the ``kernel`` policy, when the kernel lacks ``cmac(aes)``;
+            for a keyring key whenever the kernel cannot serve (``keyring-needs-kernel``).
+        ValueError: the kernel refused a keyring key (its type or size).
     """
     block_size = _BLOCK_SIZE if ciphermod is None else ciphermod.block_size
     params = {} if cipher_params is None else dict(cipher_params)
@@ -136,10 +142,16 @@ def new(key: Any, msg: Any = None, ciphermod: ModuleType | None = None,
     if mac_len > block_size:
         raise ValueError("MAC tag length cannot be larger than a cipher block (%d) bytes"
                          % block_size)
+    in_keyring = isinstance(key, KeyringKey)
     if ciphermod is not None and not _is_aes(ciphermod):
+        if in_keyring:
+            label = f"CMAC over {getattr(ciphermod, '__name__', ciphermod)}"
+            raise keyring_needs_kernel(key, label, f"the kernel serves {_KERNEL_NAME} only")
         return _software_cmac(key, msg, ciphermod, cipher_params, mac_len, update_after_digest)
-    bytes(key)  # PyCryptodome copies the key first, with bytes()'s errors
+    if not in_keyring:
+        bytes(key)  # PyCryptodome copies the key first, with bytes()'s errors
     key_bytes = check_aes_key(key, params, "ECB")
+    # Never None for a keyring key: the kernel serves it or the error says why not.
     tfm = transform.kernel_or_none("hash", _KERNEL_NAME, key_bytes)
     if tfm is None:
         from Crypto.Cipher import AES

@@ -24,6 +24,8 @@ import operator
 import os
 from typing import Any
 
+from _kcapi.errors import keyring_needs_kernel
+from _kcapi.keyring import KeyringKey
 from _kcapi.names import CHACHA20, XCHACHA20
 from _kcapi.skcipher import KernelSkcipher, Pair
 
@@ -141,7 +143,8 @@ def new(*, key: Any, nonce: Any = None, threads: int = 1) -> Any:
     """Create a new ChaCha20 or XChaCha20 cipher, as ``Crypto.Cipher.ChaCha20.new``.
 
     Args:
-        key: the 32-byte secret key.
+        key: the 32-byte secret key, or a :class:`~_kcapi.keyring.KeyringKey`
+            holding it (kernel only: its size is checked by the kernel).
         nonce: 8 or 12 bytes (ChaCha20) or 24 bytes (XChaCha20); 8 random bytes
             when omitted (read them back from ``nonce``).
         threads: accepted for compatibility (the kernel does the work).
@@ -156,6 +159,7 @@ def new(*, key: Any, nonce: Any = None, threads: int = 1) -> Any:
     """
     from Crypto.Cipher import ChaCha20 as reference
 
+    key, keyring = _routing.keyring_split(key, "chacha20")
     if nonce is None:
         nonce = os.urandom(8)
 
@@ -167,9 +171,9 @@ def new(*, key: Any, nonce: Any = None, threads: int = 1) -> Any:
     if (raw_key is None or len(raw_key) != 32 or raw_nonce is None
             or len(raw_nonce) not in (8, 12, 24) or not _params.threads_ok(threads)):
         return _routing.outside(make, "ChaCha20", CHACHA20,
-                                "arguments outside what the kernel path takes")
+                                "arguments outside what the kernel path takes", keyring)
     name = XCHACHA20 if len(raw_nonce) == 24 else CHACHA20
-    tfm = _routing.kernel_transform(name, raw_key)
+    tfm = _routing.kernel_transform(name, keyring or raw_key)
     if tfm is None:
         return _routing.software(make, name)
     return ChaCha20Cipher(KernelSkcipher(tfm, _BLOCK, 32 if name == XCHACHA20 else 16,
@@ -181,7 +185,13 @@ def _derive_Poly1305_key_pair(key: Any, nonce: Any) -> tuple[bytes, bytes, bytes
 
     As PyCryptodome's: a new 12-byte nonce when ``nonce`` is ``None``; an
     8-byte nonce is padded with four zero bytes (RFC 8439, 2.6).
+
+    Raises:
+        KernelUnavailableError: for a keyring key: ``(r, s)`` would be computed in
+            user space, where PyCryptodome's Poly1305 runs.
     """
+    if isinstance(key, KeyringKey):
+        raise keyring_needs_kernel(key, "Poly1305 with ChaCha20", "Poly1305 runs in user space")
     if len(key) != 32:
         raise ValueError("Poly1305 with ChaCha20 requires a 32-byte key")
     if nonce is None:

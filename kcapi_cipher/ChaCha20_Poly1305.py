@@ -7,6 +7,12 @@ nonces); piecewise use, and 24-byte (XChaCha20) nonces, are composed in the
 kernel from ``chacha20``/``xchacha20`` and the ``poly1305`` hash, whose
 one-time key (the first 32 bytes of keystream block 0) is the first 32 bytes
 of the hashed data.
+
+A :class:`~_kcapi.keyring.KeyringKey` is served by the kernel's
+``rfc7539(chacha20,poly1305)`` only -- an 8- or 12-byte nonce, one whole
+message per object (``encrypt_and_digest``/``decrypt_and_verify``, at most
+64 KiB with the AAD) -- because the composed path computes the Poly1305
+one-time key in user space, and whoever holds it can forge tags for that nonce.
 """
 
 from __future__ import annotations
@@ -18,17 +24,27 @@ from typing import Any
 
 from _kcapi import aead, transform
 from _kcapi.aead import CounterStream, keystream
+from _kcapi.errors import KernelUnavailableError, keyring_needs_kernel
 from _kcapi.hash import KernelHash
+from _kcapi.keyring import KeyringKey
 from _kcapi.names import CHACHA20_POLY1305, XCHACHA20_POLY1305, AeadNames
 from _kcapi.transform import BackendInfo, Transform
 
 from ._aead import (DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, KernelAead, as_input,
-                    composed_info, fallback, is_buffer, random_nonce)
+                    composed_info, fallback, is_buffer, keyring_kernel, locked, random_nonce)
 
 __all__ = ["ChaCha20Poly1305Cipher", "new", "key_size"]
 
 #: Size of a key (in bytes).
 key_size = 32
+
+#: Why a keyring key is served by the kernel's one-shot AEAD only.
+_KEYRING_ONE_SHOT = ("with a keyring key only the kernel's rfc7539(chacha20,poly1305) serves "
+                     "it: an 8- or 12-byte nonce and one whole message per object "
+                     "(encrypt_and_digest() or decrypt_and_verify(), AAD by update(); at most "
+                     "64 KiB in all). Anything else is composed from chacha20 and poly1305, "
+                     "with the Poly1305 one-time key computed in user space: a secret derived "
+                     "from the key that lets its holder forge tags for that nonce")
 
 
 class _ChaChaStream:
@@ -90,7 +106,7 @@ class ChaCha20Poly1305Cipher(KernelAead):
 
     nonce: bytes
 
-    def __init__(self, key: bytes, nonce: bytes):
+    def __init__(self, key: bytes | KeyringKey, nonce: bytes):
         self.nonce = nonce
         self._names: AeadNames = XCHACHA20_POLY1305 if len(nonce) == 24 else CHACHA20_POLY1305
         self._init_aead(key, 16)
@@ -119,8 +135,15 @@ class ChaCha20Poly1305Cipher(KernelAead):
     def _stream_names(self) -> tuple[str, str]:
         return self._names.stream, self._names.mac
 
+    def _compose_refusal(self) -> KernelUnavailableError | None:
+        if isinstance(self._key, KeyringKey):
+            return keyring_needs_kernel(self._key, "ChaCha20-Poly1305 beyond one whole message",
+                                        _KEYRING_ONE_SHOT)
+        return None
+
     # -- PyCryptodome's API -----------------------------------------------------------
 
+    @locked
     def update(self, data: Any) -> None:
         """Authenticate associated data (before encrypt/decrypt).
 
@@ -131,6 +154,7 @@ class ChaCha20Poly1305Cipher(KernelAead):
             raise TypeError("update() method cannot be called")
         self._add_aad(as_input(data))
 
+    @locked
     def encrypt(self, plaintext: Any, output: Any = None) -> bytes | None:
         """Encrypt the next piece of the message.
 
@@ -142,6 +166,7 @@ class ChaCha20Poly1305Cipher(KernelAead):
         self._next = (ENCRYPT, DIGEST)
         return self._run(as_input(plaintext), output, encrypt=True)
 
+    @locked
     def decrypt(self, ciphertext: Any, output: Any = None) -> bytes | None:
         """Decrypt the next piece of the message; call verify() at the end.
 
@@ -153,6 +178,7 @@ class ChaCha20Poly1305Cipher(KernelAead):
         self._next = (DECRYPT, VERIFY)
         return self._run(as_input(ciphertext), output, encrypt=False)
 
+    @locked
     def digest(self) -> bytes:
         """The 16-byte tag (the last call when encrypting)."""
         if DIGEST not in self._next:
@@ -164,6 +190,7 @@ class ChaCha20Poly1305Cipher(KernelAead):
         """:meth:`digest` as hexadecimal digits."""
         return self.digest().hex()
 
+    @locked
     def verify(self, received_mac_tag: Any) -> None:
         """Check the received tag.
 
@@ -179,6 +206,7 @@ class ChaCha20Poly1305Cipher(KernelAead):
         """:meth:`verify` of a tag written in hexadecimal."""
         self.verify(unhexlify(hex_mac_tag))
 
+    @locked
     def encrypt_and_digest(self, plaintext: Any) -> tuple[bytes, bytes]:
         """encrypt() and digest() in one step (the kernel's AEAD when it serves them).
 
@@ -195,6 +223,7 @@ class ChaCha20Poly1305Cipher(KernelAead):
         assert sealed is not None
         return sealed, self.digest()
 
+    @locked
     def decrypt_and_verify(self, ciphertext: Any, received_mac_tag: Any) -> bytes:
         """decrypt() and verify() in one step; no plaintext is released for a wrong tag.
 
@@ -217,7 +246,8 @@ def new(*, key: Any, nonce: Any = None) -> Any:
     """Create a ChaCha20-Poly1305 (8- or 12-byte nonce) or XChaCha20-Poly1305 (24) cipher.
 
     Args:
-        key: 32 bytes.
+        key: 32 bytes, or a :class:`~_kcapi.keyring.KeyringKey` holding them
+            (kernel one-shot only: see the module's documentation).
         nonce: 8, 12 or 24 bytes; 12 random bytes when omitted.
 
     Returns:
@@ -227,9 +257,12 @@ def new(*, key: Any, nonce: Any = None) -> Any:
     Raises:
         ValueError, TypeError: PyCryptodome's errors for bad arguments.
         KernelUnavailableError: under the ``kernel`` policy, when the kernel lacks
-            ``chacha20``/``xchacha20`` or ``poly1305``.
+            ``chacha20``/``xchacha20`` or ``poly1305``; for a keyring key, whenever the
+            kernel's one-shot AEAD cannot serve it (``reason='keyring-needs-kernel'``).
+        ValueError: the kernel refused a keyring key (its type or size).
     """
-    if len(key) != 32:
+    in_keyring = isinstance(key, KeyringKey)
+    if not in_keyring and len(key) != 32:
         raise ValueError("Key must be 32 bytes long")
     if nonce is None:
         nonce = random_nonce(12)
@@ -237,9 +270,17 @@ def new(*, key: Any, nonce: Any = None) -> Any:
         raise ValueError("Nonce must be 8, 12 or 24 bytes long")
     if not is_buffer(nonce):
         raise TypeError("nonce must be bytes, bytearray or memoryview")
-    if not is_buffer(key):
+    if not in_keyring and not is_buffer(key):
         raise TypeError("Object type %s cannot be passed to C code" % type(key))
     names = XCHACHA20_POLY1305 if len(nonce) == 24 else CHACHA20_POLY1305
+    if isinstance(key, KeyringKey):
+        if not names.aead:
+            raise keyring_needs_kernel(key, "XChaCha20-Poly1305 (a 24-byte nonce)",
+                                       _KEYRING_ONE_SHOT)
+        keyring_kernel(key, "ChaCha20-Poly1305", [("aead", names.aead)])
+        made = ChaCha20Poly1305Cipher(key, bytes(nonce))
+        made._one_shot()  # keys the transform now: the key's errors surface here
+        return made
     needs = [("skcipher", names.stream), ("hash", names.mac)]
     if not aead.compose_available(needs):
         from Crypto.Cipher import ChaCha20_Poly1305

@@ -6,12 +6,19 @@ ignored, no key that degenerates to single DES); a 2-key key ``K1 || K2`` is
 given to the kernel as ``K1 || K2 || K1``.  Kernel-served modes: ECB, CBC,
 CTR, CFB (64-bit segments) and OFB; OpenPGP and EAX (and CFB with other
 segment sizes) are PyCryptodome's, or an error under the ``kernel`` policy.
+
+A keyring key (:class:`~_kcapi.keyring.KeyringKey`) is never read here: it
+must hold the 24 bytes the kernel takes (a 2-key key stored as K1 || K2 || K1),
+and only a FIPS kernel refuses one that degenerates to single DES.
 """
 
 from __future__ import annotations
 
 import importlib
 from typing import Any
+
+from _kcapi.errors import keyring_needs_kernel
+from _kcapi.keyring import KeyringKey
 
 from . import _params, _routing
 
@@ -62,7 +69,9 @@ def new(key: Any, mode: int, *args: Any, **kwargs: Any) -> Any:
     """Create a new Triple DES cipher object, as ``Crypto.Cipher.DES3.new``.
 
     Args:
-        key: 16 or 24 bytes (parity bits are ignored).
+        key: 16 or 24 bytes (parity bits are ignored); or a
+            :class:`~_kcapi.keyring.KeyringKey` of 24 bytes, K1 || K2 || K3 (the
+            kernel checks its size; a 2-key key must be stored as K1 || K2 || K1).
         mode: a ``MODE_*`` constant.
         *args: the IV, positionally, where PyCryptodome takes it.
         **kwargs: the mode's parameters, as PyCryptodome names them (``iv``, ``IV``,
@@ -74,7 +83,8 @@ def new(key: Any, mode: int, *args: Any, **kwargs: Any) -> Any:
 
     Raises:
         TypeError, ValueError: PyCryptodome's errors for bad arguments.
-        KernelUnavailableError: under the ``kernel`` policy, when the kernel cannot serve.
+        KernelUnavailableError: under the ``kernel`` policy, when the kernel cannot serve;
+            with a keyring key whenever it cannot (``reason='keyring-needs-kernel'``).
     """
     try:
         module = _MODULES.get(mode)
@@ -89,5 +99,7 @@ def new(key: Any, mode: int, *args: Any, **kwargs: Any) -> Any:
         return _routing.reference("des3").new(key, mode, *args, **kwargs)
 
     if label is not None:
+        if isinstance(key, KeyringKey):
+            raise keyring_needs_kernel(key, f"DES3 {label}", "a mode the kernel crypto API lacks")
         return _routing.outside(make, f"DES3 {label}", "", "a mode the kernel crypto API lacks")
     return make()  # raises PyCryptodome's ValueError("Mode not supported")

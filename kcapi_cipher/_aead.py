@@ -17,13 +17,17 @@ composed path decrypts into a private buffer, which is wiped on failure.
 from __future__ import annotations
 
 import errno
+import functools
+import threading
+from collections.abc import Callable
 from hmac import compare_digest
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import Crypto
 
-from _kcapi import _syscalls, aead
-from _kcapi.errors import KernelUnavailableError
+from _kcapi import _syscalls, aead, policy, transform
+from _kcapi.errors import KernelUnavailableError, keyring_needs_kernel
+from _kcapi.keyring import KeyringKey
 from _kcapi.transform import BackendInfo, Transform
 
 #: PyCryptodome's error for data past a mode's limit (a ValueError in every version).
@@ -68,24 +72,29 @@ def random_nonce(size: int) -> bytes:
     return _syscalls.kernel.urandom(size)
 
 
-def check_aes_key(key: Any, params: dict[str, Any], mode_label: str) -> bytes:
+def check_aes_key(key: Any, params: dict[str, Any], mode_label: str) -> bytes | KeyringKey:
     """Check an AES key and leftover parameters as PyCryptodome's AES does.
 
     Args:
-        key: the key the caller passed.
+        key: the key the caller passed; a :class:`~_kcapi.keyring.KeyringKey`
+            is returned as it is (the kernel checks its size: it is never read).
         params: parameters left after the mode took its own; ``use_aesni`` is
             accepted and ignored (it picks a software implementation).
         mode_label: the inner mode PyCryptodome builds ('ECB' for GCM, 'CBC' for CCM),
             which names the mode in its "Unknown parameters" error.
 
     Returns:
-        The key as ``bytes``.
+        The key as ``bytes``, or the keyring key.
 
     Raises:
         ValueError: a key length other than 16, 24 or 32 bytes.
         TypeError: a key that is not a byte buffer, or unknown parameters.
     """
     params.pop("use_aesni", None)
+    if isinstance(key, KeyringKey):
+        if params:
+            raise TypeError("Unknown parameters for %s: %s" % (mode_label, str(params)))
+        return key
     if len(key) not in (16, 24, 32):
         raise ValueError("Incorrect AES key length (%d bytes)" % len(key))
     if not is_buffer(key):
@@ -106,6 +115,42 @@ def fallback(make: Any, kernel_name: str, needs: list[tuple[str, str]]) -> Any:
     from . import _routing
 
     return _routing.software(make, kernel_name, aead.software_reason(needs))
+
+
+def keyring_kernel(key: KeyringKey, label: str, needs: list[tuple[str, str]]) -> None:
+    """Check that the kernel can serve an object keyed from the keyring: no software can.
+
+    Args:
+        key: the keyring key.
+        label: the construction, for the error (``'AES MODE_GCM'``).
+        needs: the ``(kind, name)`` algorithms the keyring-keyed object needs.
+
+    Raises:
+        KernelUnavailableError: ``reason='keyring-needs-kernel'``: the ``software``
+            policy, or the kernel lacks one of ``needs`` (its errno kept).
+    """
+    if policy.get_backend() == policy.SOFTWARE:
+        raise keyring_needs_kernel(key, label, "the backend policy is 'software'")
+    for kind, name in needs:
+        found = transform._lookup(kind, name)
+        if isinstance(found, KernelUnavailableError):
+            raise keyring_needs_kernel(key, label, found.strerror or str(found), found.errno)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def locked(method: F) -> F:
+    """Run an AEAD object's public method under the object's lock (re-entrant).
+
+    Concurrent calls on one object are serialised, as for hashlib objects: each
+    piece of a message is encrypted and authenticated whole, in one order.
+    """
+    @functools.wraps(method)
+    def run(self: KernelAead, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+    return run  # type: ignore[return-value]
 
 
 def min_bytes(value: int) -> int:
@@ -137,10 +182,13 @@ class KernelAead:
 
     Subclasses hold PyCryptodome's state machine and implement
     :meth:`_make_stream`, :meth:`_find_one_shot`, and optionally
-    :meth:`_streamable` and :meth:`_stream_names`.
+    :meth:`_streamable`, :meth:`_stream_names` and :meth:`_compose_refusal`.
+    Their public methods run under the object's re-entrant lock (:func:`locked`),
+    so one object used from several threads serialises, as a hashlib object does.
     """
 
-    _key: bytes
+    _key: bytes | KeyringKey
+    _lock: threading.RLock
     _mac_len: int
     _next: tuple[str, ...]
     _pending: bytearray
@@ -150,8 +198,9 @@ class KernelAead:
     _one: tuple[Transform, bytes] | None | bool
     _failed: bool
 
-    def _init_aead(self, key: bytes, mac_len: int) -> None:
+    def _init_aead(self, key: bytes | KeyringKey, mac_len: int) -> None:
         self._key = key
+        self._lock = threading.RLock()
         self._mac_len = mac_len
         self._next = ALL
         self._pending = bytearray()
@@ -178,6 +227,14 @@ class KernelAead:
     def _stream_names(self) -> tuple[str, str]:
         """The composed path's kernel algorithms ``(keystream, mac)``, for backend_info."""
         raise NotImplementedError
+
+    def _compose_refusal(self) -> KernelUnavailableError | None:
+        """Why the composed path may not serve this object (``None``: it may).
+
+        GCM and ChaCha20-Poly1305 derive an authentication key from the cipher key
+        in user space, which a keyring key must never allow.
+        """
+        return None
 
     # -- kcapi extras -------------------------------------------------------------------
 
@@ -221,6 +278,9 @@ class KernelAead:
         self._check_usable()
         stream = self._stream
         if stream is None:
+            refusal = self._compose_refusal()
+            if refusal is not None:
+                raise refusal  # before any kernel call: the object is unchanged
             try:
                 stream = self._make_stream()
                 if self._pending:
@@ -238,6 +298,7 @@ class KernelAead:
             return call(*args)
         except BaseException:
             self._failed = True
+            self._stream = None  # never used again: its op socket closes now, not at del
             raise
 
     def _crypt(self, view: memoryview, out: memoryview, encrypt: bool) -> None:
@@ -319,13 +380,17 @@ class KernelAead:
         plain: bytearray | None = None
         if whole and is_buffer(received) and len(received) == self._mac_len:
             plain = self._open_whole(view, as_input(received))
+        elif whole and is_buffer(received) and self._compose_refusal() is not None:
+            # A tag of the wrong size cannot match: no need to compose (which may be refused).
+            self._next = (VERIFY,)
+            raise ValueError(MAC_CHECK_FAILED)
         if plain is None:
             plain = bytearray(view.nbytes)
-            self._crypt(view, memoryview(plain), encrypt=False)
             try:
+                self._crypt(view, memoryview(plain), encrypt=False)
                 verify(received)
             except BaseException:
-                plain[:] = bytes(len(plain))
+                plain[:] = bytes(len(plain))  # a kernel fault or a wrong tag: release nothing
                 raise
         if out is None:
             return bytes(plain)

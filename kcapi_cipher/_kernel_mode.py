@@ -95,7 +95,9 @@ class KernelCipher:
         Raises:
             TypeError: after decrypt(), or for a bad input or output type.
             ValueError: lengths the mode does not allow.
-            OSError: the kernel failed (the object is then unusable).
+            OSError: the kernel failed after data was sent (the object is then
+                unusable, and ``output`` is zeroed: no partial result is released);
+                failing before that (e.g. EMFILE), the call changed nothing.
         """
         if ENCRYPT not in self._next:
             raise TypeError(self._CANNOT_ENCRYPT)
@@ -117,7 +119,9 @@ class KernelCipher:
         Raises:
             TypeError: after encrypt(), or for a bad input or output type.
             ValueError: lengths the mode does not allow.
-            OSError: the kernel failed (the object is then unusable).
+            OSError: the kernel failed after data was sent (the object is then
+                unusable, and ``output`` is zeroed: no partial result is released);
+                failing before that (e.g. EMFILE), the call changed nothing.
         """
         if DECRYPT not in self._next:
             raise TypeError(self._CANNOT_DECRYPT)
@@ -172,7 +176,10 @@ class KernelCipher:
                 try:
                     self._process(src, dst, encrypt)
                 except BaseException:
-                    if not self._engine.failed:
+                    if self._engine.failed:
+                        # Part of the output may be written: release none of it.
+                        dst[:] = bytes(dst.nbytes)
+                    else:
                         for name, value in zip(self._STATE, saved):
                             setattr(self, name, value)
                     raise

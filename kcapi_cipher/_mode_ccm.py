@@ -8,6 +8,11 @@ in the kernel from ``ctr(aes)`` (counter blocks ``A_i``) and the keyed
 both lengths before it can start: without ``assoc_len`` the AAD is buffered
 until the first encrypt/decrypt, and without ``msg_len`` only one
 encrypt/decrypt call is allowed (it is the whole message).
+
+A :class:`~_kcapi.keyring.KeyringKey` is served both ways: ``ccm(aes)``,
+``ctr(aes)`` and ``cbcmac(aes)`` are all keyed from the keyring (the values
+computed here -- counter blocks, ``S_0``, the kept keystream -- are per-message
+keystream, nothing that would let anyone forge or decrypt other messages).
 """
 
 from __future__ import annotations
@@ -18,12 +23,13 @@ from typing import Any
 from _kcapi import aead, transform
 from _kcapi.aead import CounterStream, keystream, xor_bytes
 from _kcapi.hash import KernelHash
+from _kcapi.keyring import KeyringKey
 from _kcapi.names import ccm_names
 from _kcapi.transform import BackendInfo, Transform
 
 from ._aead import (ALL, DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, KernelAead,
                     MessageTooLongError, as_input, check_aes_key, composed_info, fallback,
-                    is_buffer, min_bytes, output_view, random_nonce)
+                    is_buffer, keyring_kernel, locked, min_bytes, output_view, random_nonce)
 from ._mode_gcm import cipher_name, software
 
 __all__ = ["CcmMode", "create"]
@@ -105,7 +111,7 @@ class CcmMode(KernelAead):
         nonce: the nonce the object was created with.
     """
 
-    def __init__(self, cipher: str, key: bytes, nonce: bytes, mac_len: int,
+    def __init__(self, cipher: str, key: bytes | KeyringKey, nonce: bytes, mac_len: int,
                  msg_len: int | None, assoc_len: int | None):
         self.block_size = 16
         self.nonce = nonce
@@ -139,6 +145,7 @@ class CcmMode(KernelAead):
 
     # -- PyCryptodome's API -----------------------------------------------------------
 
+    @locked
     def update(self, assoc_data: Any) -> CcmMode:
         """Authenticate associated data (before encrypt/decrypt).
 
@@ -179,6 +186,7 @@ class CcmMode(KernelAead):
                                       % (self._cumul_msg_len, self._msg_len))
         return self._stream is None and self._cumul_msg_len == self._msg_len
 
+    @locked
     def encrypt(self, plaintext: Any, output: Any = None) -> bytes | None:
         """Encrypt the next piece (one call only unless ``msg_len`` was given).
 
@@ -200,6 +208,7 @@ class CcmMode(KernelAead):
         out[:] = sealed
         return None
 
+    @locked
     def decrypt(self, ciphertext: Any, output: Any = None) -> bytes | None:
         """Decrypt the next piece (one call only unless ``msg_len`` was given).
 
@@ -219,6 +228,7 @@ class CcmMode(KernelAead):
             raise ValueError("Message is too short")
         return self._compute_tag()
 
+    @locked
     def digest(self) -> bytes:
         """The tag of the message (the last call when encrypting)."""
         if DIGEST not in self._next:
@@ -230,6 +240,7 @@ class CcmMode(KernelAead):
         """:meth:`digest` as hexadecimal digits."""
         return self.digest().hex()
 
+    @locked
     def verify(self, received_mac_tag: Any) -> None:
         """Check the received tag.
 
@@ -246,6 +257,7 @@ class CcmMode(KernelAead):
         """:meth:`verify` of a tag written in hexadecimal."""
         self.verify(unhexlify(hex_mac_tag))
 
+    @locked
     def encrypt_and_digest(self, plaintext: Any, output: Any = None) -> tuple[bytes | None, bytes]:
         """encrypt() and digest() in one step (the kernel's ccm(aes) when it serves them).
 
@@ -254,6 +266,7 @@ class CcmMode(KernelAead):
         """
         return self.encrypt(plaintext, output=output), self.digest()
 
+    @locked
     def decrypt_and_verify(self, ciphertext: Any, received_mac_tag: Any,
                            output: Any = None) -> bytes | None:
         """decrypt() and verify() in one step; no plaintext is released for a wrong tag.
@@ -276,7 +289,7 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
 
     Args:
         algorithm: the block cipher as the factory names it (``'aes'``).
-        key: the cipher key.
+        key: the cipher key, or a :class:`~_kcapi.keyring.KeyringKey` (kernel only).
         *args: at most one positional argument, the nonce.
         **kwargs: ``nonce`` (7..13 bytes, default 11 random bytes), ``mac_len``
             (4, 6, ..., 16; default 16), ``msg_len``, ``assoc_len``, ``use_aesni``.
@@ -288,7 +301,9 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
     Raises:
         TypeError, ValueError: PyCryptodome's errors for bad arguments.
         KernelUnavailableError: under the ``kernel`` policy, when the kernel lacks
-            ``ctr(aes)`` or ``cbcmac(aes)``.
+            ``ctr(aes)`` or ``cbcmac(aes)``; for a keyring key whenever it does
+            (``reason='keyring-needs-kernel'``).
+        ValueError: the kernel refused a keyring key (its type or size).
     """
     if args:
         if len(args) > 1:
@@ -303,7 +318,8 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
     msg_len = params.pop("msg_len", None)
     assoc_len = params.pop("assoc_len", None)
     nonce_bytes = bytes(nonce)
-    bytes(key)  # PyCryptodome copies the key here, with bytes()'s errors
+    if not isinstance(key, KeyringKey):
+        bytes(key)  # PyCryptodome copies the key here, with bytes()'s errors
     if mac_len not in (4, 6, 8, 10, 12, 14, 16):
         raise ValueError("Parameter 'mac_len' must be even and in the range 4..16 (not %d)"
                          % mac_len)
@@ -315,6 +331,14 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
     cipher = cipher_name(algorithm)
     names = ccm_names(cipher)
     needs = [("skcipher", names.stream), ("hash", names.mac)]
+    if isinstance(key_bytes, KeyringKey):
+        keyring_kernel(key_bytes, "AES MODE_CCM", needs)
+        made = CcmMode(cipher, key_bytes, nonce_bytes, mac_len, msg_len, assoc_len)
+        # Key a transform now, so that the key's errors surface here: the one-shot
+        # ccm() where the kernel has it (kept), else the composed path's ctr().
+        if made._one_shot() is None:
+            transform.get("skcipher", names.stream, key_bytes)
+        return made
     if not aead.compose_available(needs):
         return fallback(lambda: software(algorithm).new(key, 8, **kwargs), names.aead, needs)
     return CcmMode(cipher, key_bytes, nonce_bytes, mac_len, msg_len, assoc_len)

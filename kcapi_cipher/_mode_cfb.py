@@ -69,7 +69,7 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
 
     Args:
         algorithm: ``'aes'`` or ``'des3'``.
-        key: the cipher key.
+        key: the cipher key, or a :class:`~_kcapi.keyring.KeyringKey` (kernel only).
         *args: at most one, the IV.
         **kwargs: ``iv`` or ``IV`` (random when omitted), ``segment_size`` in bits
             (default 8; the kernel serves only a whole block: 128 for AES, 64 for
@@ -86,6 +86,7 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
     """
     name = skcipher_name("cfb", algorithm)
     label = f"{algorithm.upper()} MODE_CFB"
+    key, keyring = _routing.keyring_split(key, algorithm)
 
     def make() -> Any:
         return _routing.reference(algorithm).new(key, MODE, *args, **kwargs)
@@ -94,11 +95,12 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
     parsed = _params.iv_mode_args(algorithm, MODE, key, args, kwargs)
     segment = parsed.rest.pop("segment_size", 8) if parsed is not None else None
     if parsed is None or parsed.rest or type(segment) is not int:
-        return _routing.outside(make, label, name, "arguments outside what the kernel path takes")
+        return _routing.outside(make, label, name, "arguments outside what the kernel path takes",
+                                keyring)
     if segment != size * 8:
         return _routing.outside(make, f"{label} with segment_size={segment}", name,
-                                f"the kernel's {name} has {size * 8}-bit segments only")
-    tfm = _routing.kernel_transform(name, _params.kernel_key(algorithm, parsed.key))
+                                f"the kernel's {name} has {size * 8}-bit segments only", keyring)
+    tfm = _routing.kernel_transform(name, keyring or _params.kernel_key(algorithm, parsed.key))
     if tfm is None:
         return _routing.software(make, name)
     iv = parsed.iv if parsed.iv is not None else os.urandom(size)

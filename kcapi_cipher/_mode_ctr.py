@@ -131,7 +131,7 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
 
     Args:
         algorithm: ``'aes'`` or ``'des3'``.
-        key: the cipher key.
+        key: the cipher key, or a :class:`~_kcapi.keyring.KeyringKey` (kernel only).
         *args: none (PyCryptodome's TypeError otherwise).
         **kwargs: ``nonce`` (shorter than a block; half a block of random bytes
             when omitted, AES only), ``initial_value`` (an int or bytes, default
@@ -148,6 +148,7 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
         KernelUnavailableError: under the ``kernel`` policy, when the kernel cannot serve.
     """
     label = f"{algorithm.upper()} MODE_CTR"
+    key, keyring = _routing.keyring_split(key, algorithm)
 
     def make() -> Any:
         return _routing.reference(algorithm).new(key, MODE, *args, **kwargs)
@@ -159,10 +160,10 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
     layout = _params.ctr_layout(params, size) if raw is not None and params is not None else None
     if layout is None or raw is None or not _params.threads_ok(threads):
         return _routing.outside(make, label, skcipher_name("ctr", algorithm),
-                                "arguments outside what the kernel path takes")
+                                "arguments outside what the kernel path takes", keyring)
     by_ecb = bool(layout.suffix) or (layout.little_endian and layout.counter_len > 1)
     name = skcipher_name("ecb" if by_ecb else "ctr", algorithm)
-    tfm = _routing.kernel_transform(name, _params.kernel_key(algorithm, raw))
+    tfm = _routing.kernel_transform(name, keyring or _params.kernel_key(algorithm, raw))
     if tfm is None:
         return _routing.software(make, name)
     return CtrMode(KernelSkcipher(tfm, size, 0 if by_ecb else size), size, layout, by_ecb)

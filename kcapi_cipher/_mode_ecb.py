@@ -45,7 +45,7 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
 
     Args:
         algorithm: ``'aes'`` or ``'des3'``.
-        key: the cipher key.
+        key: the cipher key, or a :class:`~_kcapi.keyring.KeyringKey` (kernel only).
         *args: none (PyCryptodome's TypeError otherwise).
         **kwargs: ``use_aesni`` (AES, ignored).
 
@@ -58,6 +58,7 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
         KernelUnavailableError: under the ``kernel`` policy, when the kernel cannot serve.
     """
     name = skcipher_name("ecb", algorithm)
+    key, keyring = _routing.keyring_split(key, algorithm)
 
     def make() -> Any:
         return _routing.reference(algorithm).new(key, MODE, *args, **kwargs)
@@ -66,8 +67,8 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
     raw = _params.cipher_key(algorithm, key, params) if params is not None else None
     if raw is None or params:
         return _routing.outside(make, f"{algorithm.upper()} MODE_ECB", name,
-                                "arguments outside what the kernel path takes")
-    tfm = _routing.kernel_transform(name, _params.kernel_key(algorithm, raw))
+                                "arguments outside what the kernel path takes", keyring)
+    tfm = _routing.kernel_transform(name, keyring or _params.kernel_key(algorithm, raw))
     if tfm is None:
         return _routing.software(make, name)
     size = _params.block_size(algorithm)

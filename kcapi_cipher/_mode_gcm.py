@@ -6,6 +6,12 @@ handed over at once goes to the kernel's ``gcm(aes)`` (12-byte nonces, tags of
 ``ctr(aes)`` (the GCTR keystream, from ``inc32(J0)``) and the keyed ``ghash``
 hash (H = E_K(0^128)); the tag is ``E_K(J0) XOR S``.  Other nonce lengths get
 ``J0 = GHASH_H(nonce || 0-pad || [len(nonce)]_64)`` from the same ``ghash``.
+
+A :class:`~_kcapi.keyring.KeyringKey` is served by the kernel's ``gcm(aes)``
+only -- a 12-byte nonce, a tag of 4, 8 or 12..16 bytes, one whole message per
+object (``encrypt_and_digest``/``decrypt_and_verify``, AAD by ``update``, at
+most 64 KiB in all) -- because the composed path computes the hash key
+``H = E_K(0^128)`` in user space, and whoever holds H can forge tags.
 """
 
 from __future__ import annotations
@@ -14,13 +20,15 @@ from typing import Any
 
 from _kcapi import aead, transform
 from _kcapi.aead import CounterStream, keystream, xor_bytes
+from _kcapi.errors import KernelUnavailableError, keyring_needs_kernel
 from _kcapi.hash import KernelHash
+from _kcapi.keyring import KeyringKey
 from _kcapi.names import AEAD_CIPHERS, gcm_names
 from _kcapi.transform import BackendInfo, Transform
 
 from ._aead import (ALL, DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, KernelAead,
                     MessageTooLongError, as_input, check_aes_key, composed_info, fallback,
-                    is_buffer, output_view, random_nonce)
+                    is_buffer, keyring_kernel, locked, output_view, random_nonce)
 
 __all__ = ["GcmMode", "create"]
 
@@ -30,6 +38,13 @@ _MAX_AAD_LEN = 2**61 - 1
 #: Tag sizes the kernel's gcm() accepts (crypto_gcm_check_authsize).
 _KERNEL_TAG_SIZES = frozenset({4, 8, 12, 13, 14, 15, 16})
 _M32 = 0xFFFFFFFF
+#: Why a keyring key is served by the kernel's one-shot gcm() only.
+_KEYRING_ONE_SHOT = ("with a keyring key only the kernel's gcm(aes) serves GCM: a 12-byte "
+                     "nonce, a tag of 4, 8 or 12..16 bytes, and one whole message per object "
+                     "(encrypt_and_digest() or decrypt_and_verify(), AAD by update(); at most "
+                     "64 KiB in all). Anything else is composed from ctr(aes) and ghash keyed "
+                     "with H = E_K(0^128), computed in user space: a secret derived from the "
+                     "key that lets its holder forge tags")
 
 
 class _GcmStream:
@@ -113,7 +128,7 @@ class GcmMode(KernelAead):
         nonce: the nonce the object was created with.
     """
 
-    def __init__(self, cipher: str, key: bytes, nonce: bytes, mac_len: int):
+    def __init__(self, cipher: str, key: bytes | KeyringKey, nonce: bytes, mac_len: int):
         self.block_size = 16
         self.nonce = nonce
         self._names = gcm_names(cipher)
@@ -136,8 +151,15 @@ class GcmMode(KernelAead):
     def _stream_names(self) -> tuple[str, str]:
         return self._names.stream, self._names.mac
 
+    def _compose_refusal(self) -> KernelUnavailableError | None:
+        if isinstance(self._key, KeyringKey):
+            return keyring_needs_kernel(self._key, "AES MODE_GCM beyond one whole message",
+                                        _KEYRING_ONE_SHOT)
+        return None
+
     # -- PyCryptodome's API -----------------------------------------------------------
 
+    @locked
     def update(self, assoc_data: Any) -> GcmMode:
         """Authenticate associated data (any number of calls, before encrypt/decrypt).
 
@@ -164,6 +186,7 @@ class GcmMode(KernelAead):
         self._next = (ENCRYPT, DIGEST) if method == ENCRYPT else (DECRYPT, VERIFY)
         return as_input(data)
 
+    @locked
     def encrypt(self, plaintext: Any, output: Any = None) -> bytes | None:
         """Encrypt the next piece: ``c.encrypt(a) + c.encrypt(b) == c.encrypt(a + b)``.
 
@@ -179,6 +202,7 @@ class GcmMode(KernelAead):
         self._msg_len += view.nbytes
         return result
 
+    @locked
     def decrypt(self, ciphertext: Any, output: Any = None) -> bytes | None:
         """Decrypt the next piece of the message; call verify() at the end.
 
@@ -190,6 +214,7 @@ class GcmMode(KernelAead):
         self._msg_len += view.nbytes
         return result
 
+    @locked
     def digest(self) -> bytes:
         """The tag of the message (the last call when encrypting)."""
         if DIGEST not in self._next:
@@ -201,6 +226,7 @@ class GcmMode(KernelAead):
         """:meth:`digest` as hexadecimal digits."""
         return self.digest().hex()
 
+    @locked
     def verify(self, received_mac_tag: Any) -> None:
         """Check the received tag.
 
@@ -218,6 +244,7 @@ class GcmMode(KernelAead):
 
         self.verify(unhexlify(hex_mac_tag))
 
+    @locked
     def encrypt_and_digest(self, plaintext: Any, output: Any = None) -> tuple[bytes | None, bytes]:
         """encrypt() and digest() in one step (the kernel's gcm(aes) when it serves them).
 
@@ -237,6 +264,7 @@ class GcmMode(KernelAead):
         self._msg_len += view.nbytes
         return result, self.digest()
 
+    @locked
     def decrypt_and_verify(self, ciphertext: Any, received_mac_tag: Any,
                            output: Any = None) -> bytes | None:
         """decrypt() and verify() in one step; no plaintext is released for a wrong tag.
@@ -260,7 +288,8 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
 
     Args:
         algorithm: the block cipher as the factory names it (``'aes'``).
-        key: the cipher key.
+        key: the cipher key, or a :class:`~_kcapi.keyring.KeyringKey` (kernel
+            ``gcm(aes)`` only: see the module's documentation).
         *args: at most one positional argument, the nonce.
         **kwargs: ``nonce`` (default: 16 random bytes), ``mac_len`` (4..16,
             default 16), ``threads`` and ``use_aesni`` (checked, without effect
@@ -273,7 +302,9 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
     Raises:
         TypeError, ValueError: PyCryptodome's errors for bad arguments.
         KernelUnavailableError: under the ``kernel`` policy, when the kernel lacks
-            ``ctr(aes)`` or ``ghash``.
+            ``ctr(aes)`` or ``ghash``; for a keyring key, whenever the kernel's
+            ``gcm(aes)`` cannot serve it (``reason='keyring-needs-kernel'``).
+        ValueError: the kernel refused a keyring key (its type or size).
     """
     if args:
         if len(args) > 1:
@@ -293,17 +324,41 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
         raise TypeError("Nonce must be bytes, bytearray or memoryview")
     if len(nonce) > 2**64 - 1:
         raise ValueError("Nonce exceeds maximum length")
-    bytes(key)  # PyCryptodome copies the key here, with bytes()'s errors
+    if not isinstance(key, KeyringKey):
+        bytes(key)  # PyCryptodome copies the key here, with bytes()'s errors
     if not (4 <= mac_len <= 16):
         raise ValueError("Parameter 'mac_len' must be in the range 4..16")
     key_bytes = check_aes_key(key, params, "ECB")
     check_threads(threads)
     cipher = cipher_name(algorithm)
     names = gcm_names(cipher)
+    if isinstance(key_bytes, KeyringKey):
+        return _keyring_gcm(cipher, key_bytes, bytes(nonce), mac_len)
     needs = [("skcipher", names.stream), ("hash", names.mac)]
     if not aead.compose_available(needs):
         return fallback(lambda: software(algorithm).new(key, 11, **kwargs), names.aead, needs)
     return GcmMode(cipher, key_bytes, bytes(nonce), mac_len)
+
+
+def _keyring_gcm(cipher: str, key: KeyringKey, nonce: bytes, mac_len: int) -> GcmMode:
+    """A GCM object keyed from the keyring: the kernel's one-shot ``gcm()``, keyed now.
+
+    Raises:
+        KernelUnavailableError: parameters only the composed path takes, the
+            ``software`` policy, or a kernel without ``gcm()`` (``keyring-needs-kernel``);
+            a kernel before 6.2 (``needs-newer-kernel``).
+        ValueError, OSError: the kernel refused the key (see ``keyring_refusal``).
+    """
+    label = "AES MODE_GCM"
+    if len(nonce) != 12:
+        raise keyring_needs_kernel(key, f"{label} with a {len(nonce)}-byte nonce",
+                                   _KEYRING_ONE_SHOT)
+    if mac_len not in _KERNEL_TAG_SIZES:
+        raise keyring_needs_kernel(key, f"{label} with mac_len={mac_len}", _KEYRING_ONE_SHOT)
+    keyring_kernel(key, label, [("aead", gcm_names(cipher).aead)])
+    made = GcmMode(cipher, key, nonce, mac_len)
+    made._one_shot()  # keys the transform now: the key's errors surface here
+    return made
 
 
 def check_threads(threads: Any) -> None:

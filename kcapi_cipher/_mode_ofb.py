@@ -44,7 +44,7 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
 
     Args:
         algorithm: ``'aes'`` or ``'des3'``.
-        key: the cipher key.
+        key: the cipher key, or a :class:`~_kcapi.keyring.KeyringKey` (kernel only).
         *args: at most one, the IV.
         **kwargs: ``iv`` or ``IV`` (random when omitted), ``use_aesni`` (AES).
 
@@ -57,6 +57,7 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
         KernelUnavailableError: under the ``kernel`` policy, when the kernel cannot serve.
     """
     name = skcipher_name("ofb", algorithm)
+    key, keyring = _routing.keyring_split(key, algorithm)
 
     def make() -> Any:
         return _routing.reference(algorithm).new(key, MODE, *args, **kwargs)
@@ -65,8 +66,8 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
     parsed = _params.iv_mode_args(algorithm, MODE, key, args, kwargs)
     if parsed is None or parsed.rest:
         return _routing.outside(make, f"{algorithm.upper()} MODE_OFB", name,
-                                "arguments outside what the kernel path takes")
-    tfm = _routing.kernel_transform(name, _params.kernel_key(algorithm, parsed.key))
+                                "arguments outside what the kernel path takes", keyring)
+    tfm = _routing.kernel_transform(name, keyring or _params.kernel_key(algorithm, parsed.key))
     if tfm is None:
         return _routing.software(make, name)
     iv = parsed.iv if parsed.iv is not None else os.urandom(size)

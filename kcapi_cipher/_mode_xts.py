@@ -4,7 +4,9 @@ PyCryptodome has no XTS; ``AES.new(key, AES.MODE_XTS, tweak)`` is a kcapi
 extension for disk-sector style encryption:
 
 * ``key`` is two AES keys of the same size, ``Key1 || Key2`` (32, 48 or 64
-  bytes); equal halves are refused (as FIPS kernels refuse them);
+  bytes); equal halves are refused (as FIPS kernels refuse them).  It may be
+  a :class:`~_kcapi.keyring.KeyringKey`: its size is then checked by the
+  kernel, and its halves only by a FIPS kernel (the key is never read here);
 * the tweak (``iv``/``IV`` or positional, 16 bytes, required) is the first
   data unit's tweak, e.g. a sector number as 16 little-endian bytes;
 * each ``encrypt()``/``decrypt()`` call is ONE data unit (a sector) of 16 bytes
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from _kcapi.keyring import KeyringKey
 from _kcapi.names import skcipher_name
 from _kcapi.skcipher import KernelSkcipher, request_limit
 
@@ -70,7 +73,8 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> XtsMode:
 
     Args:
         algorithm: ``'aes'`` (XTS needs a 128-bit block).
-        key: ``Key1 || Key2``, 32, 48 or 64 bytes, with different halves.
+        key: ``Key1 || Key2``, 32, 48 or 64 bytes, with different halves; or a
+            :class:`~_kcapi.keyring.KeyringKey` holding it.
         *args: at most one, the tweak.
         **kwargs: ``iv`` or ``IV``, the tweak (16 bytes), if not positional.
 
@@ -95,14 +99,16 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> XtsMode:
     given = first if first is not None else second
     if params:
         raise TypeError("Unknown parameters for XTS: %s" % str(params))
-    raw = _params.buffer_bytes(key)
+    raw: bytes | KeyringKey | None = key if isinstance(key, KeyringKey) else \
+        _params.buffer_bytes(key)
     if raw is None:
         raise TypeError("Object type %s cannot be passed to C code" % type(key))
-    if len(raw) not in KEY_SIZES:
-        raise ValueError("Incorrect AES-XTS key length (%d bytes): it is two AES keys, "
-                         "32, 48 or 64 bytes" % len(raw))
-    if raw[:len(raw) // 2] == raw[len(raw) // 2:]:
-        raise ValueError("The two halves of an AES-XTS key must differ")
+    if isinstance(raw, bytes):
+        if len(raw) not in KEY_SIZES:
+            raise ValueError("Incorrect AES-XTS key length (%d bytes): it is two AES keys, "
+                             "32, 48 or 64 bytes" % len(raw))
+        if raw[:len(raw) // 2] == raw[len(raw) // 2:]:
+            raise ValueError("The two halves of an AES-XTS key must differ")
     if given is None:
         raise TypeError("XTS mode needs the tweak of the first data unit (iv=, 16 bytes)")
     tweak = _params.buffer_bytes(given)

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 from _kcapi import policy, transform
-from _kcapi.errors import REFUSED, KernelUnavailableError, no_equivalent
+from _kcapi.errors import REFUSED, KernelUnavailableError, keyring_needs_kernel, no_equivalent
+from _kcapi.keyring import KeyringKey
 from _kcapi.transform import BackendInfo, Transform
 
 SKCIPHER = "skcipher"
@@ -30,13 +31,70 @@ _TEMPLATES = {
 }
 
 
-def kernel_transform(kernel_name: str, key: bytes) -> Transform | None:
+#: Keys that stand in for a keyring key while PyCryptodome checks the other
+#: arguments of ``new()`` (for its exact errors).  Never used to encrypt: an
+#: object built from one is discarded (see :func:`outside`).  The TDES one is a
+#: valid AES-192 key too.
+_STAND_INS = {"aes": bytes(range(1, 48, 2)), "des3": bytes(range(1, 48, 2)),
+              "chacha20": bytes(range(1, 64, 2))}
+
+
+def keyring_split(key: Any, algorithm: str) -> tuple[Any, KeyringKey | None]:
+    """Separate a keyring key from the arguments PyCryptodome checks.
+
+    Args:
+        key: the ``key`` argument of ``new()``.
+        algorithm: ``'aes'``, ``'des3'`` or ``'chacha20'``.
+
+    Returns:
+        ``(key, None)`` for any other key; for a :class:`~_kcapi.keyring.KeyringKey`,
+        ``(a stand-in key for the argument checks, the keyring key)``: the
+        caller keys the kernel with the keyring key, never with the stand-in.
+    """
+    if isinstance(key, KeyringKey):
+        return _STAND_INS[algorithm], key
+    return key, None
+
+
+def keyring_transform(kernel_name: str, key: KeyringKey) -> Transform:
+    """The skcipher transform keyed from the kernel keyring: never a software fallback.
+
+    The key's size is checked by the kernel only (the key is never read here).
+
+    Raises:
+        KernelUnavailableError: ``reason='keyring-needs-kernel'`` where the kernel
+            cannot serve (no AF_ALG, missing template, the ``software`` policy), or
+            ``'needs-newer-kernel'`` before Linux 6.2.
+        ValueError: the kernel refused the key (wrong type or size).
+        PermissionError: the key lacks search permission.
+        OSError: another keyring error (e.g. EKEYREVOKED).
+    """
+    try:
+        tfm = transform.kernel_or_none(SKCIPHER, kernel_name, key)
+    except KernelUnavailableError:
+        raise
+    except ValueError as exc:
+        if "des3_ede" not in kernel_name:
+            raise
+        raise ValueError(f"{exc}. A TDES keyring key must be 24 bytes (K1 || K2 || K3): a "
+                         "2-key key K1 || K2 is expanded to K1 || K2 || K1 in user space, "
+                         "which cannot be done with a key this process never reads; store "
+                         "K1 || K2 || K1 in the keyring instead") from None
+    assert tfm is not None  # kernel_or_none never answers None for a keyring key
+    return tfm
+
+
+def kernel_transform(kernel_name: str, key: bytes | KeyringKey) -> Transform | None:
     """The keyed transform under the policy, or ``None`` when software must serve.
+
+    A keyring key is never ``None`` (see :func:`keyring_transform`).
 
     Raises:
         KernelUnavailableError: under the ``kernel`` policy, when the kernel refuses,
             including a key the kernel rejects (e.g. a 2-key TDES key in FIPS mode).
     """
+    if isinstance(key, KeyringKey):
+        return keyring_transform(kernel_name, key)
     chosen = policy.get_backend()
     if chosen == policy.SOFTWARE:
         return None
@@ -85,15 +143,33 @@ def software(make: Callable[[], Any], kernel_name: str, reason: str = "") -> Any
     return obj
 
 
-def outside(make: Callable[[], Any], python_name: str, kernel_name: str, detail: str) -> Any:
+def outside(make: Callable[[], Any], python_name: str, kernel_name: str, detail: str,
+            keyring: KeyringKey | None = None) -> Any:
     """Serve arguments the kernel path does not take: PyCryptodome's error, object, or a refusal.
 
     PyCryptodome runs first, so invalid arguments raise its exact error under
     every policy.  Valid arguments the kernel cannot serve get PyCryptodome's
     object (policies ``auto`` and ``software``) or, under ``kernel``,
     :class:`KernelUnavailableError` naming ``python_name`` and ``detail``.
+
+    Args:
+        make: builds PyCryptodome's object from the caller's arguments (with a
+            keyring key, from a stand-in key: see :func:`keyring_split`).
+        python_name: the mode as the caller named it, for the error.
+        kernel_name: the kernel algorithm that would serve it ('' if none).
+        detail: why the kernel path does not take the arguments.
+        keyring: the caller's keyring key, if any: valid arguments then raise
+            (no software can use that key), and ``make``'s object is discarded.
+
+    Raises:
+        KernelUnavailableError: under ``kernel``, or with a keyring key
+            (``reason='keyring-needs-kernel'``), for valid arguments.
     """
     obj = make()
+    if keyring is not None:
+        del obj  # built from the stand-in key, only to check the other arguments
+        raise keyring_needs_kernel(keyring, python_name, f"the kernel path does not take these "
+                                   f"arguments ({detail})")
     chosen = policy.get_backend()
     if chosen == policy.KERNEL:
         raise no_equivalent(python_name, detail)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -105,3 +106,32 @@ def xts_or_skip() -> None:
     require_kernel_alg("skcipher", "xts(aes)")
     if policy.get_backend() == policy.SOFTWARE:
         pytest.skip("the software policy forbids the kernel, and XTS is kernel only")
+
+
+# -- keys in the kernel keyring ----------------------------------------------------------
+
+
+@functools.cache
+def keyring_ciphers() -> bool:
+    """Probe (once): does this kernel key a ``cbc(aes)`` transform from a keyring serial?
+
+    Skips without AF_ALG (fails in the kernel run); ``False`` before Linux 6.2.
+    """
+    import os
+
+    from _kcapi import transform
+    from _kcapi.errors import KernelUnavailableError
+    from _kcapi.keyring import KeyringKey
+
+    from .support import require_kernel_alg
+
+    require_kernel_alg("skcipher", "cbc(aes)")
+    probe = KeyringKey.add(bytes(16), f"kcapi-probe-{os.getpid()}-{os.urandom(4).hex()}")
+    try:
+        transform.Transform("skcipher", "cbc(aes)", probe)
+        return True
+    except KernelUnavailableError as exc:
+        assert exc.reason == "needs-newer-kernel", exc
+        return False
+    finally:
+        probe.revoke()

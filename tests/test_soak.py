@@ -1,7 +1,9 @@
 """A bounded soak test: every object type, threads and forks, checked against the references.
 
 Runs for KCAPI_SOAK_SECONDS (default 60) where the kernel serves the objects;
-counts descriptors and memory before and after.
+counts descriptors and memory before and after.  Hashes and HMAC are checked
+against hashlib/hmac, cipher objects (AES CBC/CTR, ChaCha20, GCM, CCM,
+ChaCha20-Poly1305, CMAC, Random) against PyCryptodome.
 """
 
 from __future__ import annotations
@@ -16,8 +18,13 @@ import threading
 import time
 
 import pytest
+from Crypto.Cipher import AES as RefAES
+from Crypto.Cipher import ChaCha20 as RefChaCha20
+from Crypto.Cipher import ChaCha20_Poly1305 as RefChaChaPoly
+from Crypto.Hash import CMAC as RefCMAC
 
 import kcapi_hashlib
+from kcapi_cipher import AES, CMAC, ChaCha20, ChaCha20_Poly1305, Random
 from kcapi_hashlib import hmac
 
 from .support import fds_in_use, require_kernel_alg
@@ -26,6 +33,8 @@ pytestmark = pytest.mark.kernel
 
 SECONDS = float(os.environ.get("KCAPI_SOAK_SECONDS", "60"))
 NAMES = ["md5", "sha1", "sha256", "sha512", "sha3_256", "blake2b"]
+#: A few keys, so that transforms are mostly reused; now and then a fresh one (evictions).
+KEYS = [bytes([n]) * 32 for n in range(4)]
 
 
 def one_round(rng: random.Random) -> int:
@@ -45,11 +54,87 @@ def one_round(rng: random.Random) -> int:
     key = rng.randbytes(rng.choice((0, 16, 64, 200)))
     digestmod = rng.choice(["sha1", "sha256", "sha512"])
     assert hmac.digest(key, data, digestmod) == std_hmac.digest(key, data, digestmod)
-    return ops + 2
+    return ops + 2 + cipher_round(rng, data)
+
+
+def _split(rng: random.Random, data: bytes) -> tuple[bytes, bytes]:
+    cut = rng.randrange(len(data) + 1)
+    return data[:cut], data[cut:]
+
+
+def cipher_round(rng: random.Random, data: bytes) -> int:
+    """A random mix of cipher work on ``data``, every output checked; returns calls made."""
+    key = rng.choice(KEYS) if rng.random() < 0.9 else rng.randbytes(32)
+    k16, iv, n12 = key[:16], rng.randbytes(16), rng.randbytes(12)
+    head, tail = _split(rng, data)
+    pick = rng.randrange(8)
+    if pick == 0:  # CBC, in two calls of whole blocks
+        head, tail = head[:len(head) // 16 * 16], tail[:len(tail) // 16 * 16]
+        ours = AES.new(k16, AES.MODE_CBC, iv)
+        assert ours.encrypt(head) + ours.encrypt(tail) == \
+            RefAES.new(k16, AES.MODE_CBC, iv).encrypt(head + tail)
+        assert AES.new(k16, AES.MODE_CBC, iv).decrypt(
+            RefAES.new(k16, AES.MODE_CBC, iv).encrypt(head)) == head
+    elif pick == 1:  # CTR split anywhere (kept keystream between the calls)
+        ours = AES.new(k16, AES.MODE_CTR, nonce=iv[:8])
+        assert ours.encrypt(head) + ours.encrypt(tail) == \
+            RefAES.new(k16, AES.MODE_CTR, nonce=iv[:8]).encrypt(data)
+    elif pick == 2:
+        ours = ChaCha20.new(key=key, nonce=n12)
+        assert ours.encrypt(head) + ours.encrypt(tail) == \
+            RefChaCha20.new(key=key, nonce=n12).encrypt(data)
+    elif pick == 3:  # GCM: one-shot (whole, up to 64 KiB) or composed (piecewise)
+        ct, tag = RefAES.new(k16, AES.MODE_GCM, nonce=n12).update(iv).encrypt_and_digest(data)
+        ours = AES.new(k16, AES.MODE_GCM, nonce=n12).update(iv)
+        if rng.random() < 0.5:
+            assert ours.encrypt_and_digest(data) == (ct, tag)
+        else:
+            assert ours.encrypt(head) + ours.encrypt(tail) == ct and ours.digest() == tag
+        opened = AES.new(k16, AES.MODE_GCM, nonce=n12).update(iv)
+        assert opened.decrypt_and_verify(ct, tag) == data
+        with pytest.raises(ValueError, match="MAC check failed"):
+            AES.new(k16, AES.MODE_GCM, nonce=n12).update(iv).decrypt_and_verify(
+                ct, bytes(16))
+    elif pick == 4:  # CCM: one-shot, or piecewise with declared lengths
+        ct, tag = RefAES.new(k16, AES.MODE_CCM, nonce=n12[:11]).update(iv).encrypt_and_digest(data)
+        if rng.random() < 0.5:
+            ours = AES.new(k16, AES.MODE_CCM, nonce=n12[:11]).update(iv)
+            assert ours.encrypt_and_digest(data) == (ct, tag)
+        else:
+            ours = AES.new(k16, AES.MODE_CCM, nonce=n12[:11], msg_len=len(data), assoc_len=16)
+            ours.update(iv)
+            assert ours.encrypt(head) + ours.encrypt(tail) == ct and ours.digest() == tag
+        opened = AES.new(k16, AES.MODE_CCM, nonce=n12[:11]).update(iv)
+        assert opened.decrypt_and_verify(ct, tag) == data
+    elif pick == 5:
+        ref = RefChaChaPoly.new(key=key, nonce=n12)
+        ref.update(iv)
+        ct, tag = ref.encrypt_and_digest(data)
+        ours = ChaCha20_Poly1305.new(key=key, nonce=n12)
+        ours.update(iv)
+        if rng.random() < 0.5:
+            assert ours.encrypt_and_digest(data) == (ct, tag)
+        else:
+            assert ours.encrypt(head) + ours.encrypt(tail) == ct and ours.digest() == tag
+        opened = ChaCha20_Poly1305.new(key=key, nonce=n12)
+        opened.update(iv)
+        assert opened.decrypt_and_verify(ct, tag) == data
+    elif pick == 6:  # CMAC, streaming, with a copy
+        ours, ref = CMAC.new(k16, head), RefCMAC.new(k16, head, ciphermod=RefAES)
+        assert ours.copy().digest() == ref.copy().digest()
+        ours.update(tail)
+        ref.update(tail)
+        assert ours.hexdigest() == ref.hexdigest()
+    else:
+        size = len(data) % 1000
+        got = Random.get_random_bytes(size)
+        assert len(got) == size and (size < 16 or got != Random.get_random_bytes(size))
+    return 3
 
 
 def test_soak():
     require_kernel_alg("hash", "sha256")
+    require_kernel_alg("skcipher", "cbc(aes)")
     kcapi_hashlib.set_backend("kernel")
     rng = random.Random(0)
     for _ in range(30):  # warm the caches and pools before counting
@@ -86,6 +171,9 @@ def test_soak():
                     one_round(child_rng)
                 os._exit(0)
             except BaseException:  # noqa: BLE001
+                import traceback
+
+                traceback.print_exc()  # the parent can only see the exit status
                 os._exit(1)
         _, status = os.waitpid(pid, 0)
         assert os.waitstatus_to_exitcode(status) == 0, "a forked child saw a wrong digest"
