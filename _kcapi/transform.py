@@ -179,21 +179,35 @@ class Transform:
 
     def __del__(self) -> None:
         # Pooled descriptors are plain ints: nothing else would ever close them
-        # when a transform is dropped (an evicted keyed transform, say).
-        for fd in getattr(self, "_idle_fds", ()):
+        # when a transform is dropped (an evicted keyed transform, say).  Each is
+        # taken off the list before it is closed: until the weak references are
+        # cleared (after this method), a fork in another thread still sees this
+        # transform in _live, and must not find numbers closed (perhaps reused).
+        fds = getattr(self, "_idle_fds", None)
+        while fds:
             try:
-                os.close(fd)
+                os.close(fds.pop())
             except OSError:
                 pass
 
     def drop_idle(self) -> None:
-        """Close the idle op sockets (after fork: the parent owns their twins)."""
+        """Close the idle op sockets (after fork: the parent owns their twins).
+
+        Never raises: in a forked child, a pool left undropped would be shared
+        with the parent.
+        """
         idle, self._idle = self._idle, []
         fds, self._idle_fds = self._idle_fds, []
         for op in idle:
-            op.close()
+            try:
+                op.close()
+            except OSError:
+                pass
         for fd in fds:
-            os.close(fd)
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
     def driver(self) -> procfs.Driver | None:
         """The ``/proc/crypto`` entry of the driver serving this transform (cached)."""

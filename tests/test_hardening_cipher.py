@@ -396,6 +396,35 @@ def test_a_child_never_takes_the_op_socket_of_a_keyring_transform():
         key.revoke()
 
 
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
+
+
+def test_the_fork_hook_survives_a_transform_being_deallocated():
+    """A dying transform stays in the fork hook's weak set until its ``__del__`` has run.
+
+    A fork in that window (another thread forking while ``__del__`` closes the
+    pool) must find no closed -- perhaps reused -- numbers in its pool, and
+    dropping the pools must go on past any it finds: a child left with the
+    parent's pooled op sockets reads the parent's results (seen in the soak).
+    """
+    tfm = transform.Transform("skcipher", "ecb(aes)", KEY)
+    pooled = [os.open(os.devnull, os.O_RDONLY) for _ in range(2)]  # stand-ins for op sockets
+    tfm._idle_fds.extend(pooled)
+    tfm.__del__()  # what CPython runs first when the last reference goes
+    assert tfm._idle_fds == [] and not any(_is_open(fd) for fd in pooled)
+    stale = resource.getrlimit(resource.RLIMIT_NOFILE)[0] - 1  # a number nothing holds
+    assert not _is_open(stale)
+    good = os.open(os.devnull, os.O_RDONLY)
+    tfm._idle_fds.extend([stale, good])
+    tfm.drop_idle()  # must not raise, and must close the rest
+    assert tfm.idle_count() == 0 and not _is_open(good)
+
+
 def test_multiprocessing_fork_workers_continue_an_inherited_stream():
     import multiprocessing
 
