@@ -32,6 +32,7 @@ from . import _syscalls, policy, transform
 from ._constants import (ALG_OP_DECRYPT, ALG_OP_ENCRYPT, ALG_SET_AEAD_ASSOCLEN, ALG_SET_IV,
                          ALG_SET_OP, SOL_ALG)
 from .errors import KernelUnavailableError
+from .forksafe import zero_copy_receive
 from .keyring import KeyringKey
 from .skcipher import KernelSkcipher, request_limit
 from .transform import Transform
@@ -66,12 +67,14 @@ def _recv_message(op: socket.socket, out: memoryview) -> None:
     than the result would make it wait for a next message, and a ``recv`` of
     0 bytes returns without processing anything.  An empty result (decrypting
     an empty message without AAD, which still verifies the tag) is therefore
-    received into a 1-byte buffer, for which the kernel reports 0 bytes.
+    received into a 1-byte buffer, for which the kernel reports 0 bytes.  The
+    kernel writes into our pages: no ``fork()`` meanwhile (see :mod:`.forksafe`).
     """
-    if out.nbytes:
-        got = _syscalls.kernel.recv_into(op, out)
-    else:
-        got = _syscalls.kernel.recv_into(op, memoryview(bytearray(1)))
+    with zero_copy_receive:
+        if out.nbytes:
+            got = _syscalls.kernel.recv_into(op, out)
+        else:
+            got = _syscalls.kernel.recv_into(op, memoryview(bytearray(1)))
     if got != out.nbytes:
         raise OSError(errno.EIO, f"the kernel returned {got} of {out.nbytes} bytes "
                       "of an AEAD operation")

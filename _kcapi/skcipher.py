@@ -21,7 +21,9 @@ An op socket is taken from the transform's pool for one call and returned
 clean (all output read) at its end; after any failure it is closed instead,
 and the object is marked :attr:`KernelSkcipher.failed`.  Nothing is held
 across calls, so a child process after ``fork()`` simply takes op sockets of
-its own from its pool, and an object costs no descriptor while idle.
+its own from its pool, and an object costs no descriptor while idle.  The
+kernel writes the output straight into our pages, so no ``fork()`` may happen
+while a request is in flight (:data:`_kcapi.forksafe.zero_copy_receive`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from . import _syscalls
 from ._constants import ALG_OP_DECRYPT, ALG_OP_ENCRYPT, ALG_SET_IV, ALG_SET_OP, SOL_ALG
+from .forksafe import zero_copy_receive
 from .transform import BackendInfo, Transform
 
 #: Largest request (bytes sent before their output is read), unless the socket
@@ -194,11 +197,12 @@ class KernelSkcipher:
             control.append((SOL_ALG, ALG_SET_IV, struct.pack("I", len(iv)) + iv))
         sources = [src for src, _ in request]
         total = sum(src.nbytes for src in sources)
-        sent = kernel.sendmsg(op, sources, control, 0)
-        if sent != total:
-            raise OSError(errno.EIO, f"the kernel took {sent} of the {total} bytes of a "
-                          f"request to '{self.tfm.name}'")
-        self._receive(op, [dst for _, dst in request])
+        with zero_copy_receive:  # no fork() while the kernel writes into our pages
+            sent = kernel.sendmsg(op, sources, control, 0)
+            if sent != total:
+                raise OSError(errno.EIO, f"the kernel took {sent} of the {total} bytes of a "
+                              f"request to '{self.tfm.name}'")
+            self._receive(op, [dst for _, dst in request])
         return total
 
     def _receive(self, op: socket.socket, views: list[memoryview]) -> None:

@@ -63,11 +63,11 @@ class Transform:
                  authsize: int | None = None, entropy: bytes | None = None):
         kernel = _syscalls.kernel
         try:
-            sock = kernel.socket()
+            # Out of descriptors is not a refusal (which would be cached).
+            sock = _new_descriptor(kernel.socket)
         except OSError as exc:
-            if exc.errno in (errno.EMFILE, errno.ENFILE):
-                # Not a refusal (which would be cached): the process is out of descriptors.
-                raise out_of_descriptors(exc) from None
+            if exc.errno in _OUT_OF_DESCRIPTORS:
+                raise
             raise refusal(exc, "socket", kind, name) from None
         try:
             kernel.bind(sock, kind, name)
@@ -125,12 +125,7 @@ class Transform:
             return self._idle.pop()
         except IndexError:
             pass
-        try:
-            return _syscalls.kernel.accept(self.sock)
-        except OSError as exc:
-            if exc.errno in (errno.EMFILE, errno.ENFILE):
-                raise out_of_descriptors(exc) from None
-            raise
+        return _new_descriptor(_syscalls.kernel.accept, self.sock)
 
     def release(self, op: socket.socket) -> None:
         """Return an op socket the kernel has reset; it is closed if the pool is full."""
@@ -155,12 +150,7 @@ class Transform:
     def clone_fd(self, fd: int) -> int:
         """``accept4()`` on ``fd``: a fresh op socket from the bound socket, a copy of the
         hash state from an op socket."""
-        try:
-            return _syscalls.kernel.accept_fd(fd)
-        except OSError as exc:
-            if exc.errno in (errno.EMFILE, errno.ENFILE):
-                raise out_of_descriptors(exc) from None
-            raise
+        return _new_descriptor(_syscalls.kernel.accept_fd, fd)
 
     def release_fd(self, fd: int) -> None:
         """Return a descriptor the kernel has reset; closed if the pool is full."""
@@ -190,24 +180,38 @@ class Transform:
             except OSError:
                 pass
 
-    def drop_idle(self) -> None:
-        """Close the idle op sockets (after fork: the parent owns their twins).
+    def drop_idle(self) -> int:
+        """Close the idle op sockets; returns how many were closed.
 
-        Never raises: in a forked child, a pool left undropped would be shared
-        with the parent.
+        Used after fork (the parent owns their twins) and to free descriptors
+        when the process runs out (:func:`_new_descriptor`).  Each is taken off
+        its pool before it is closed, so one taken by another thread meanwhile
+        is that thread's alone.  Never raises: in a forked child, a pool left
+        undropped would be shared with the parent.
         """
-        idle, self._idle = self._idle, []
-        fds, self._idle_fds = self._idle_fds, []
-        for op in idle:
+        closed = 0
+        idle, fds = self._idle, self._idle_fds
+        while idle:
+            try:
+                op = idle.pop()
+            except IndexError:  # another thread took the last one
+                break
             try:
                 op.close()
             except OSError:
                 pass
-        for fd in fds:
+            closed += 1
+        while fds:
+            try:
+                fd = fds.pop()
+            except IndexError:
+                break
             try:
                 os.close(fd)
             except OSError:
                 pass
+            closed += 1
+        return closed
 
     def driver(self) -> procfs.Driver | None:
         """The ``/proc/crypto`` entry of the driver serving this transform (cached)."""
@@ -223,7 +227,7 @@ class Transform:
         return BackendInfo("kernel", self.name, d.driver, d.priority, d.implementation)
 
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entered when a bind runs out of descriptors
 _unkeyed: dict[tuple[str, str], Transform | KernelUnavailableError] = {}
 _keyed: OrderedDict[tuple[str, str, bytes, int | None], Transform] = OrderedDict()
 #: Every live transform, cached or not: the fork hook must reach them all.
@@ -237,7 +241,7 @@ def _after_fork_in_child() -> None:
     # per-operation state and stay shared.  Not only the cached transforms:
     # keyring-keyed ones are never cached, and objects keep evicted ones alive.
     global _lock
-    _lock = threading.Lock()
+    _lock = threading.RLock()
     for entry in list(_live):
         entry.drop_idle()
 
@@ -264,6 +268,46 @@ def _lookup(kind: str, name: str) -> Transform | KernelUnavailableError:
                     found = exc.fresh()
                 _unkeyed[(kind, name)] = found
     return found
+
+
+_OUT_OF_DESCRIPTORS = (errno.EMFILE, errno.ENFILE)
+
+
+def _new_descriptor(call, *args):  # type: ignore[no-untyped-def]
+    """``call(*args)``, a syscall returning a new descriptor; out of descriptors,
+    the caches give theirs back (:func:`reclaim_descriptors`) and it is tried once more.
+
+    Raises:
+        OSError: still EMFILE/ENFILE (explained: :func:`out_of_descriptors`),
+            or any other error of ``call``.
+    """
+    try:
+        return call(*args)
+    except OSError as exc:
+        if exc.errno not in _OUT_OF_DESCRIPTORS:
+            raise
+        first = exc
+    if reclaim_descriptors():
+        try:
+            return call(*args)
+        except OSError as exc:
+            if exc.errno not in _OUT_OF_DESCRIPTORS:
+                raise
+            first = exc
+    raise out_of_descriptors(first) from None
+
+
+def reclaim_descriptors() -> int:
+    """Close what the caches hold only to save syscalls: every idle pooled op
+    socket, and the cached keyed transforms no object uses.  Returns how many
+    descriptors that freed.  The next uses pay an ``accept()`` (or a bind) again.
+    """
+    freed = sum(entry.drop_idle() for entry in list(_live))
+    with _lock:
+        evicted = [weakref.ref(entry) for entry in _keyed.values()]
+        _keyed.clear()
+    # An evicted transform that nothing else holds is gone now (its socket closed).
+    return freed + sum(ref() is None for ref in evicted)
 
 
 def out_of_descriptors(exc: OSError) -> OSError:

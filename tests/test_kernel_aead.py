@@ -376,6 +376,7 @@ def test_a_stream_holds_one_descriptor_until_its_tag():
         return enc
 
     stream().digest()  # binds and keys the transforms
+    gc.collect()  # earlier tests' garbage must not close descriptors mid-measurement
     before = fds_in_use()
     enc = stream()
     assert fds_in_use() == before + 1  # the ghash state, pending in the kernel
@@ -386,6 +387,7 @@ def test_a_stream_holds_one_descriptor_until_its_tag():
 def test_cmac_copy_clones_the_kernel_state():
     data = os.urandom(HOLD_LIMIT * 2)
     mac = CMAC.new(KEY, data)
+    gc.collect()  # earlier tests' garbage must not close descriptors mid-measurement
     before = fds_in_use()
     twin = mac.copy()
     assert fds_in_use() == before + 1  # accept() on the op socket
@@ -416,6 +418,7 @@ class FailingSend(_syscalls.Kernel):
 def test_a_failed_kernel_call_makes_the_object_unusable(monkeypatch):
     enc = aes_new(KEY, MODE_GCM, nonce=N12)
     enc.encrypt(b"first piece")
+    gc.collect()  # earlier tests' garbage must not close descriptors mid-measurement
     before = fds_in_use()
     monkeypatch.setattr(_syscalls, "kernel", FailingSend(errno.ENOMEM))
     with pytest.raises(OSError) as caught:
@@ -459,6 +462,7 @@ class ShortAeadSend(_syscalls.Kernel):
 def test_a_message_the_socket_buffer_cannot_take_is_composed(monkeypatch, blocking):
     fake = ShortAeadSend(blocking)
     monkeypatch.setattr(_syscalls, "kernel", fake)
+    gc.collect()  # earlier tests' garbage must not close descriptors mid-measurement
     before = fds_in_use()
     enc = aes_new(KEY, MODE_GCM, nonce=N12)
     enc.update(b"aad")

@@ -80,6 +80,7 @@ def test_copy_clones_the_kernel_state_with_one_descriptor():
 
 def test_copy_of_held_data_needs_no_descriptor():
     h = kcapi_hashlib.sha256(b"small")
+    gc.collect()  # earlier tests' garbage must not close descriptors mid-measurement
     before = fds_in_use()
     twin = h.copy()
     assert fds_in_use() == before
@@ -200,6 +201,7 @@ def test_a_failed_send_makes_the_object_unusable(monkeypatch):
         def send_fd(self, *args, **kwargs):
             raise OSError(errno.ENOMEM, "no memory")
 
+    gc.collect()  # earlier tests' garbage must not close descriptors mid-measurement
     before = fds_in_use()
     monkeypatch.setattr(_syscalls, "kernel", Failing())
     with pytest.raises(OSError) as caught:
