@@ -13,7 +13,7 @@ object keeps the backend that created it.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 AUTO = "auto"
@@ -28,11 +28,21 @@ _current: str | None = None
 #: constructors cache their routing decision under this number.
 generation = 0
 
+#: Called after each :func:`invalidate` (see :func:`on_invalidate`).
+_listeners: list[Callable[[], None]] = []
+
 
 def invalidate() -> None:
     """Make every cached routing decision stale (the policy or a probe changed)."""
     global generation
     generation += 1
+    for listener in _listeners:
+        listener()
+
+
+def on_invalidate(listener: Callable[[], None]) -> None:
+    """Have ``listener()`` called after every :func:`invalidate` (it must not raise)."""
+    _listeners.append(listener)
 
 
 def _check(name: str, source: str) -> str:

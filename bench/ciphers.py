@@ -6,7 +6,6 @@ import os
 import shutil
 import socket
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from Crypto.Cipher import ChaCha20_Poly1305 as RefChaChaPoly
 
 from kcapi_cipher import AES, ChaCha20_Poly1305
 
+from . import tools
 from .syscount import mark_line, trace_script
 
 KEY16, KEY32 = bytes(range(16)), bytes(range(32))
@@ -63,39 +63,53 @@ def raw_reused(kernel_name: str) -> Callable[[bytes], bytes]:
 raw_reused.keep = []  # type: ignore[attr-defined]
 
 
-def kcapi_enc_rows(name: str, kernel_name: str, sizes: list[int], work: Path, row: Any,
-                   runs: int = 7) -> list[Any]:
-    """libkcapi's kcapi-enc per message (1 MiB and up): time(size) - time(16 bytes), best of runs."""
+def kcapi_enc_rows(name: str, kernel_name: str, work: Path, row: Any) -> list[Any]:
+    """libkcapi's kcapi-enc: its marginal rate (see :mod:`bench.tools`), as a 1 MiB row."""
     tool = shutil.which("kcapi-enc")
     if tool is None or not kernel_name:
         return []
     iv = IV if kernel_name.startswith("cbc") else NONCE8 + bytes(8)
+    out_path = work / "enc-out"
 
-    def timed(path: Path) -> float:
-        best = float("inf")
-        for _ in range(runs):
-            r, w = os.pipe()
-            os.write(w, KEY16)
-            os.close(w)
-            start = time.perf_counter()
+    def run(path: Path) -> bytes:
+        r, w = os.pipe()
+        os.write(w, KEY16)
+        os.close(w)
+        try:
             subprocess.run([tool, "-e", "-c", kernel_name, "--iv", iv.hex(), "--keyfd", str(r),
-                            "-i", str(path), "-o", str(work / "enc-out"), "--nounpad", "-q"],
+                            "-i", str(path), "-o", str(out_path), "--nounpad", "-q"],
                            pass_fds=(r,), check=True, stdout=subprocess.DEVNULL)
-            best = min(best, time.perf_counter() - start)
+        finally:
             os.close(r)
-        return best
+        return out_path.read_bytes()
 
-    small = work / "enc-16"
-    small.write_bytes(bytes(16))
-    base = timed(small)
-    rows = []
-    for size in (s for s in sizes if s >= 1 << 20):
-        path = work / f"enc-{size}"
-        path.write_bytes(os.urandom(size))
-        cost = max(timed(path) - base, 1e-9)
-        rows.append(row(name, size, "kcapi-enc", 1 / cost, size / cost / 1e6,
-                        "per message, process start-up subtracted"))
-    return rows
+    def check(data: bytes, out: bytes) -> bool:
+        return out == CIPHERS[name][1](data)  # PyCryptodome's ciphertext
+
+    mbs, note = tools.marginal_rate(work, f"enc-{name}", run, check)
+    return [row(name, tools.SMALL, "kcapi-enc", mbs * 1e6 / tools.SMALL, mbs, note)]
+
+
+def raw_into(kernel_name: str, size: int) -> Callable[[bytes], memoryview]:
+    """Raw socket code receiving into one preallocated buffer: the kernel path's floor from Python."""
+    parent = socket.socket(socket.AF_ALG, socket.SOCK_SEQPACKET, 0)
+    parent.bind(("skcipher", kernel_name))
+    parent.setsockopt(socket.SOL_ALG, socket.ALG_SET_KEY, KEY16)
+    conn, _ = parent.accept()
+    raw_reused.keep.append((parent, conn))  # type: ignore[attr-defined]
+    out = memoryview(bytearray(size))
+
+    def op(data: bytes) -> memoryview:
+        src = memoryview(data)
+        for start in range(0, len(data), CHUNK):
+            piece = src[start:start + CHUNK]
+            if start == 0:
+                conn.sendmsg_afalg([piece], op=socket.ALG_OP_ENCRYPT, iv=IV)
+            else:
+                conn.sendall(piece)
+            conn.recv_into(out[start:start + piece.nbytes])
+        return out
+    return op
 
 
 def rows(name: str, sizes: list[int], min_time: float, measure: Any, row: Any,
@@ -108,10 +122,11 @@ def rows(name: str, sizes: list[int], min_time: float, measure: Any, row: Any,
         impls = [("ours (kernel)", ours), ("PyCryptodome (user space)", ref)]
         if kernel_name:
             impls.append(("raw socket reused", raw_reused(kernel_name)))
+            impls.append(("raw socket into one buffer", raw_into(kernel_name, size)))
         for impl, fn in impls:
             ops, mbs = measure(lambda fn=fn: fn(data), size, min_time)
             out.append(row(name, size, impl, ops, mbs))
-    return out + kcapi_enc_rows(name, kernel_name, sizes, work, row)
+    return out + kcapi_enc_rows(name, kernel_name, work, row)
 
 
 def syscalls_per_op(work: Path) -> dict[str, dict[str, float]]:

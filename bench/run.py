@@ -31,7 +31,7 @@ from pathlib import Path
 import kcapi_hashlib
 from kcapi_hashlib import hmac as k_hmac
 
-from . import ciphers
+from . import ciphers, tools
 
 from .syscount import mark_line, trace_script
 
@@ -119,48 +119,35 @@ def raw_reused(alg: str, data: bytes) -> Callable[[], object]:
 raw_reused.keep = []  # type: ignore[attr-defined]
 
 
-def kcapi_dgst_rows(alg: str, sizes: list[int], work: Path, runs: int) -> list[Row]:
-    """libkcapi's kcapi-dgst per message: time(file of size) - time(empty file), best of ``runs``.
-
-    Only for messages of 1 MiB and more: below that, the process start-up of a
-    command-line tool dwarfs the message and the difference is noise.
-    """
+def kcapi_dgst_rows(alg: str, work: Path) -> list[Row]:
+    """libkcapi's kcapi-dgst: its marginal rate (see :mod:`bench.tools`), as a 1 MiB row."""
     tool = shutil.which("kcapi-dgst")
     if tool is None or alg not in KCAPI_NAMES:
         return []
-    args = [tool, "-c", KCAPI_NAMES[alg], "--hex", "-q"]
-    if alg.startswith("hmac"):
-        keyfile = work / "key"
-        keyfile.write_bytes(HMAC_KEY)
+    hmac_alg = alg.startswith("hmac")
+    keyfile = work / "key"
+    keyfile.write_bytes(HMAC_KEY)
 
-    def timed(path: Path) -> float:
-        best = float("inf")
-        for _ in range(runs):
-            with open(path, "rb") as src:
-                extra: dict = {}
-                cmd = list(args)
-                if alg.startswith("hmac"):
-                    key_fd = os.open(keyfile, os.O_RDONLY)
-                    cmd += ["--keyfd", str(key_fd)]
-                    extra = {"pass_fds": (key_fd,)}
-                start = time.perf_counter()
-                subprocess.run(cmd, stdin=src, stdout=subprocess.DEVNULL, check=True, **extra)
-                best = min(best, time.perf_counter() - start)
-                if alg.startswith("hmac"):
-                    os.close(key_fd)
-        return best
+    def run(path: Path) -> bytes:
+        cmd = [tool, "-c", KCAPI_NAMES[alg], "--hex", "-q", "-i", str(path)]
+        extra: dict = {}
+        key_fd = None
+        if hmac_alg:
+            key_fd = os.open(keyfile, os.O_RDONLY)
+            cmd += ["--keyfd", str(key_fd)]
+            extra = {"pass_fds": (key_fd,)}
+        try:
+            return subprocess.run(cmd, capture_output=True, check=True, **extra).stdout
+        finally:
+            if key_fd is not None:
+                os.close(key_fd)
 
-    empty = work / "empty"
-    empty.write_bytes(b"")
-    base = timed(empty)
-    rows = []
-    for size in (s for s in sizes if s >= 1 << 20):
-        path = work / f"in-{size}"
-        path.write_bytes(os.urandom(size))
-        cost = max(timed(path) - base, 1e-9)
-        rows.append(Row(alg, size, "kcapi-dgst", 1 / cost, size / cost / 1e6,
-                        "per message, process start-up subtracted"))
-    return rows
+    def check(data: bytes, out: bytes) -> bool:
+        want = (std_hmac.new(HMAC_KEY, data, alg[5:]) if hmac_alg else hashlib.new(alg, data))
+        return out.split()[0].decode() == want.hexdigest() if out.split() else False
+
+    mbs, note = tools.marginal_rate(work, f"dgst-{alg}", run, check)
+    return [Row(alg, tools.SMALL, "kcapi-dgst", mbs * 1e6 / tools.SMALL, mbs, note)]
 
 
 # The result of a one-update test is a printk continuation: dmesg may show it on its own line.
@@ -174,9 +161,18 @@ def tcrypt_rows(alg: str) -> list[Row]:
             or os.geteuid() != 0:
         return []  # tcrypt's hash speed test sets no key: no hmac figures
     name = KCAPI_NAMES[alg]
-    subprocess.run(["dmesg", "-C", "-n", "1"], capture_output=True)  # results to the log, not the console
+    subprocess.run(["dmesg", "-n", "1"], capture_output=True)  # results to the log, not the console
+    marker = f"kcapi-bench tcrypt {name} {time.monotonic_ns()}"
+    try:
+        with open("/dev/kmsg", "w") as kmsg:
+            kmsg.write(marker + "\n")
+    except OSError:
+        return []  # cannot tell this run's lines from earlier ones
     subprocess.run(["modprobe", "tcrypt", "mode=300", f"alg={name}", "sec=1"], capture_output=True)
     log = subprocess.run(["dmesg"], capture_output=True, text=True).stdout
+    if marker not in log:
+        return []
+    log = log.rsplit(marker, 1)[1]  # this algorithm's lines only
     rows = []
     for block, per_update, _updates, ops, bps in TCRYPT_LINE.findall(log):
         if block == per_update and int(block) in (64, 1024, 8192):
@@ -309,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
                                    ("hashlib/hmac (user space)", software)):
                     ops, mbs = measure(make(alg, data), size, args.min_time)
                     rows.append(Row(alg, size, impl, ops, mbs))
-            rows += kcapi_dgst_rows(alg, SIZES, work, runs=9)
+            rows += kcapi_dgst_rows(alg, work)
             if not args.no_tcrypt:
                 rows += tcrypt_rows(alg)
             print(f"measured {alg}", file=sys.stderr)

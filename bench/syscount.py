@@ -36,7 +36,7 @@ def count_between_marks(trace: str) -> dict[str, collections.Counter[str]]:
         if not match:
             continue
         call = match.group(1)
-        if MARK in line:
+        if call == "write" and MARK in line:  # (not Python reading the script's source)
             label = line.split(MARK, 1)[1].split("\\n", 1)[0]
             kind, _, name = label.partition(" ")
             current = name if kind == "start" else None

@@ -30,6 +30,8 @@ from _kcapi.errors import KernelUnavailableError, keyring_needs_kernel
 from _kcapi.keyring import KeyringKey
 from _kcapi.transform import BackendInfo, Transform
 
+from ._results import fill_bytes
+
 #: PyCryptodome's error for data past a mode's limit (a ValueError in every version).
 MessageTooLongError: type[ValueError] = getattr(Crypto, "MessageTooLongError", ValueError)
 
@@ -311,9 +313,7 @@ class KernelAead:
         if output is not None:
             self._crypt(view, output_view(output, view.nbytes), encrypt)
             return None
-        buf = bytearray(view.nbytes)
-        self._crypt(view, memoryview(buf), encrypt)
-        return bytes(buf)
+        return fill_bytes(view.nbytes, lambda out: self._crypt(view, out, encrypt))
 
     def _fits(self, tfm: Transform, size: int) -> bool:
         return len(self._pending) + size + self._mac_len <= aead.one_shot_limit(tfm)
@@ -385,10 +385,15 @@ class KernelAead:
             self._next = (VERIFY,)
             raise ValueError(MAC_CHECK_FAILED)
         if plain is None:
+            def decrypt_and_verify(into: memoryview) -> None:
+                self._crypt(view, into, encrypt=False)
+                verify(received)
+
+            if out is None:  # (a kernel fault or a wrong tag: fill_bytes releases nothing)
+                return fill_bytes(view.nbytes, decrypt_and_verify)
             plain = bytearray(view.nbytes)
             try:
-                self._crypt(view, memoryview(plain), encrypt=False)
-                verify(received)
+                decrypt_and_verify(memoryview(plain))
             except BaseException:
                 plain[:] = bytes(len(plain))  # a kernel fault or a wrong tag: release nothing
                 raise

@@ -22,6 +22,8 @@ import Crypto
 from _kcapi.skcipher import Advance, KernelSkcipher, Pair
 from _kcapi.transform import BackendInfo
 
+from ._results import fill_bytes
+
 #: PyCryptodome's error for data past a keystream's end (a ValueError in every version).
 MessageTooLongError: type[ValueError] = getattr(Crypto, "MessageTooLongError", ValueError)
 
@@ -151,39 +153,52 @@ class KernelCipher:
             src = _input_view(data)
             if src.nbytes != size:
                 raise ValueError(OUTPUT_LENGTH % src.nbytes)
-            out = bytearray(size)
-            dst = memoryview(out)
-        else:
-            if not (isinstance(output, bytearray)
-                    or (isinstance(output, memoryview) and not output.readonly)):
-                raise TypeError("output must be a bytearray or a writeable memoryview")
-            size = len(data)
-            if size != len(output):
-                reported = len(output) if (self._DECRYPT_REPORTS_OUTPUT and not encrypt) else size
-                raise ValueError(OUTPUT_LENGTH % reported)
-            dst = _input_view(output)  # PyCryptodome takes the output's memory first
-            src = _input_view(data)
-            if dst.nbytes != src.nbytes:
-                raise ValueError(OUTPUT_LENGTH % src.nbytes)
-            out = None
+            with self._lock:
+                self._check_usable(src.nbytes)
+                if not src.nbytes:
+                    return b""
+                return fill_bytes(src.nbytes, lambda dst: self._transform(src, dst, encrypt))
+        if not (isinstance(output, bytearray)
+                or (isinstance(output, memoryview) and not output.readonly)):
+            raise TypeError("output must be a bytearray or a writeable memoryview")
+        size = len(data)
+        if size != len(output):
+            reported = len(output) if (self._DECRYPT_REPORTS_OUTPUT and not encrypt) else size
+            raise ValueError(OUTPUT_LENGTH % reported)
+        dst = _input_view(output)  # PyCryptodome takes the output's memory first
+        src = _input_view(data)
+        if dst.nbytes != src.nbytes:
+            raise ValueError(OUTPUT_LENGTH % src.nbytes)
         with self._lock:
-            self._check_length(src.nbytes)
-            if self._engine.failed:
-                raise OSError(errno.EIO, f"this {type(self).__name__} object lost its kernel "
-                              "state in an earlier error and cannot be used")
+            self._check_usable(src.nbytes)
             if src.nbytes:
-                saved = [getattr(self, name) for name in self._STATE]
                 try:
-                    self._process(src, dst, encrypt)
+                    self._transform(src, dst, encrypt)
                 except BaseException:
                     if self._engine.failed:
                         # Part of the output may be written: release none of it.
                         dst[:] = bytes(dst.nbytes)
-                    else:
-                        for name, value in zip(self._STATE, saved):
-                            setattr(self, name, value)
                     raise
-        return None if out is None else bytes(out)
+        return None
+
+    def _check_usable(self, size: int) -> None:
+        """The length check, then refuse an object whose kernel state was lost (under the lock)."""
+        self._check_length(size)
+        if self._engine.failed:
+            raise OSError(errno.EIO, f"this {type(self).__name__} object lost its kernel "
+                          "state in an earlier error and cannot be used")
+
+    def _transform(self, src: memoryview, dst: memoryview, encrypt: bool) -> None:
+        """:meth:`_process` (under the lock); failing before the kernel saw the data,
+        the stream position is put back: the call changed nothing."""
+        saved = [getattr(self, name) for name in self._STATE]
+        try:
+            self._process(src, dst, encrypt)
+        except BaseException:
+            if not self._engine.failed:
+                for name, value in zip(self._STATE, saved):
+                    setattr(self, name, value)
+            raise
 
     def _check_length(self, size: int) -> None:
         """Raise PyCryptodome's error for a length the mode refuses (default: none)."""

@@ -18,6 +18,7 @@ import io
 import operator
 import os
 import stat
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -104,13 +105,16 @@ def _make(spec: HashSpec) -> Callable[..., Any]:
         if string is not None:
             data = _string_alias(data, string)
         if cached[0] != _policy.generation:
+            generation = _policy.generation
             try:
                 route = _route(spec)
             except KernelUnavailableError:
                 if data is not _NO_DATA:
                     as_view(data)  # a str or non-buffer gets hashlib's TypeError first
                 raise
-            cached[:] = [_policy.generation, route]
+            cached[:] = [generation, route]
+            if route is getattr(_hashlib, spec.name, None):
+                _step_aside(spec.name, constructor, route, generation)
         route = cached[1]
         if route.__class__ is _transform.Transform:
             return KernelHash(route, spec.name, spec.digest_size, spec.block_size,
@@ -127,6 +131,32 @@ def _make(spec: HashSpec) -> Callable[..., Any]:
         CONSTRUCTOR_NAMES[getattr(_hashlib, spec.name)] = spec.name
     return constructor
 
+
+# Software serving a name means hashlib's own constructor does: the module's
+# attribute then *is* it (so ``kcapi_hashlib.sha256(data)`` costs what
+# ``hashlib.sha256(data)`` does), until the policy or a probe changes.
+_OURS: dict[str, Callable[..., Any]] = {}
+_aside_lock = threading.Lock()
+
+
+def _step_aside(name: str, ours: Callable[..., Any], theirs: Callable[..., Any],
+                generation: int) -> None:
+    """Bind the module attribute ``name`` to hashlib's constructor (decided under ``generation``)."""
+    with _aside_lock:
+        if _policy.generation == generation and globals().get(name) is ours:
+            _OURS[name] = ours
+            globals()[name] = theirs
+
+
+def _step_back() -> None:
+    """Put our routing constructors back (the decision may differ now)."""
+    with _aside_lock:
+        for name, ours in _OURS.items():
+            globals()[name] = ours
+        _OURS.clear()
+
+
+_policy.on_invalidate(_step_back)
 
 md5 = _make(HASHES["md5"])
 sha1 = _make(HASHES["sha1"])

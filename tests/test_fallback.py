@@ -9,7 +9,9 @@ import pytest
 import kcapi_hashlib
 from kcapi_hashlib import KernelUnavailableError, hmac
 
-from .fakes import fake_kernel  # noqa: F401 - fixture
+from _kcapi.hash import KernelHash
+
+from .fakes import emulated_kernel, fake_kernel  # noqa: F401 - fixtures
 from .support import kernel_refusal
 
 SOFTWARE_ONLY = [("shake_128", {}), ("shake_256", {}), ("blake2s", {}),
@@ -114,3 +116,36 @@ def test_file_digest_reports_progress_when_reading(tmp_path):
     with open(path, "rb") as f:
         got = kcapi_hashlib.file_digest(f, "sha1", _bufsize=4096, _progress=seen.append)
     assert got.digest() == hashlib.sha1(b"x" * 100_000).digest() and sum(seen) == 100_000
+
+
+def test_software_serving_a_name_makes_it_hashlibs_own_constructor(fake_kernel):
+    """So that the fallback costs nothing: ``kcapi_hashlib.sha256`` IS ``hashlib.sha256``."""
+    early = kcapi_hashlib.sha256  # bound before any decision: keeps routing
+    fake_kernel("bind")
+    kcapi_hashlib.set_backend("auto")
+    assert kcapi_hashlib.sha256 is early
+    first = kcapi_hashlib.sha256(b"abc")  # decides: the kernel refuses, software serves
+    assert kcapi_hashlib.sha256 is hashlib.sha256
+    assert first.digest() == kcapi_hashlib.sha256(b"abc").digest() == hashlib.sha256(b"abc").digest()
+    info = kcapi_hashlib.backend_info(first)
+    assert info.backend == "software" and "bind" in info.reason  # and it says why
+    assert early(b"abc").digest() == hashlib.sha256(b"abc").digest()  # still right
+    kcapi_hashlib.set_backend("kernel")  # a new decision: our constructor again
+    assert kcapi_hashlib.sha256 is early
+    with pytest.raises(KernelUnavailableError):
+        kcapi_hashlib.sha256(b"abc")
+    assert kcapi_hashlib.sha256 is early
+    kcapi_hashlib.set_backend("software")
+    kcapi_hashlib.sha512()
+    assert kcapi_hashlib.sha512 is hashlib.sha512
+    assert hmac.new(b"k", b"m", kcapi_hashlib.sha512).digest() == \
+        std_hmac.new(b"k", b"m", hashlib.sha512).digest()
+    kcapi_hashlib.set_backend("auto")
+    assert kcapi_hashlib.sha512 is not hashlib.sha512
+
+
+def test_a_name_the_kernel_serves_keeps_our_constructor(emulated_kernel):
+    kcapi_hashlib.set_backend("auto")
+    h = kcapi_hashlib.sha256(b"abc")
+    assert isinstance(h, KernelHash) and kcapi_hashlib.sha256 is not hashlib.sha256
+    assert kcapi_hashlib.sha256(b"abc").digest() == hashlib.sha256(b"abc").digest()

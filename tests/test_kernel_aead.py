@@ -28,6 +28,7 @@ from _kcapi._constants import ALG_SET_AEAD_ASSOCLEN, ALG_SET_KEY, SOL_ALG
 from _kcapi.errors import KernelUnavailableError
 from _kcapi.hash import HOLD_LIMIT
 from kcapi_cipher import CMAC, ChaCha20_Poly1305, Random
+from kcapi_cipher import _results
 from kcapi_cipher._aead import KernelAead
 from kcapi_cipher._mode_gcm import gctr_stream
 
@@ -210,6 +211,8 @@ def test_tampered_messages_fail_and_release_nothing(mode, size):
         cipher.update(t_aad)
         with pytest.raises(ValueError, match="^MAC check failed$"):
             cipher.decrypt_and_verify(t_ct, t_tag)
+        kept = getattr(_results._local, "buffer", None)  # where results are received
+        assert not pt or kept is None or pt[:64] not in kept, f"plaintext left behind ({case})"
 
 
 @pytest.mark.parametrize("nonce_size", [8, 12, 24])

@@ -155,3 +155,15 @@ def test_the_parser_counts_only_between_marks():
         100 close(3) = 0
         """)
     assert count_between_marks(trace) == {"p": collections.Counter(sendmsg=1, recvfrom=1)}
+
+
+def test_the_parser_ignores_marks_in_other_calls():
+    # Python reading the traced script's source sees the marker text too.
+    trace = textwrap.dedent(f"""\
+        100 read(3, "import os\\n{MARK}start q\\n", 4096) = 30
+        100 openat(AT_FDCWD, "x", O_RDONLY) = 4
+        100 write(2, "{MARK}start p\\n", 20) = 20
+        100 sendmsg(3, ...) = 1
+        100 write(2, "{MARK}end p\\n", 18) = 18
+        """)
+    assert count_between_marks(trace) == {"p": collections.Counter(sendmsg=1)}
