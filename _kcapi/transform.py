@@ -358,11 +358,16 @@ def get(kind: str, name: str, key: bytes | KeyringKey | None = None,
         # so an updated or revoked key takes effect for every new object.
         return Transform(kind, name, key, authsize)
     tag = (kind, name, _key_tag(key), authsize)
-    with _lock:
-        found = _keyed.get(tag)
-        if found is not None:
+    # A hit takes no lock (CPython 3.11 reads the clock on every acquire, a system
+    # call where there is no vDSO): get() and move_to_end() are each atomic under
+    # the GIL, and an eviction in between only leaves the entry uncached.
+    found = _keyed.get(tag)
+    if found is not None:
+        try:
             _keyed.move_to_end(tag)
-            return found
+        except KeyError:
+            pass
+        return found
     made = Transform(kind, name, key, authsize)
     with _lock:
         _keyed[tag] = made

@@ -123,9 +123,8 @@ def rows(name: str, sizes: list[int], min_time: float, measure: Any, row: Any,
         if kernel_name:
             impls.append(("raw socket reused", raw_reused(kernel_name)))
             impls.append(("raw socket into one buffer", raw_into(kernel_name, size)))
-        for impl, fn in impls:
-            ops, mbs = measure(lambda fn=fn: fn(data), size, min_time)
-            out.append(row(name, size, impl, ops, mbs))
+        got = measure({impl: (lambda fn=fn: fn(data)) for impl, fn in impls}, size, min_time)
+        out += [row(name, size, impl, ops, mbs) for impl, (ops, mbs) in got.items()]
     return out + kcapi_enc_rows(name, kernel_name, work, row)
 
 
