@@ -29,7 +29,7 @@ from __future__ import annotations
 import os
 import threading
 import weakref
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class ForkAware(Protocol):
@@ -108,6 +108,29 @@ class _ZeroCopyReceive:
 zero_copy_receive = _ZeroCopyReceive()
 
 
+class LockHolder(Protocol):
+    """An object whose calls run under ``_lock`` and hold no kernel state between calls."""
+
+    _lock: Any
+
+    def _lost_in_fork(self) -> None: ...
+
+
+_RLOCK = type(threading.RLock())
+
+#: Objects whose lock another thread may hold when this process forks.
+_lock_holders: weakref.WeakSet[LockHolder] = weakref.WeakSet()
+
+
+def watch_lock(obj: LockHolder) -> None:
+    """Register ``obj``: a fork that catches another thread inside one of its calls
+    leaves the child's copy with a lock nobody will release and a half-done state.
+    In the child such an object gets a fresh lock and ``_lost_in_fork()`` is called
+    (it then refuses every call, with an error, rather than hang)."""
+    _install()
+    _lock_holders.add(obj)
+
+
 def untrack(obj: ForkAware) -> None:
     """Forget ``obj`` (its kernel state is gone)."""
     _live.discard(obj)
@@ -149,3 +172,13 @@ def _after_in_child() -> None:
     _prepared.clear()
     for obj in prepared:
         obj._fork_child()
+    for holder in list(_lock_holders):
+        lock = holder._lock
+        if lock.acquire(False):  # free (or the forking thread's own: re-entrant)
+            lock.release()
+            continue
+        try:  # held by a thread that does not exist here
+            holder._lock = threading.RLock() if isinstance(lock, _RLOCK) else threading.Lock()
+            holder._lost_in_fork()
+        except Exception:  # must not raise: the child would go on with it anyway
+            pass

@@ -14,6 +14,7 @@ transform's pool, so threads never share one.
 from __future__ import annotations
 
 import errno
+import os
 import threading
 
 from . import _syscalls, policy, transform
@@ -28,6 +29,14 @@ SEED_SIZE = 32
 
 _lock = threading.Lock()
 _seed = b""
+
+
+def _after_fork_in_child() -> None:
+    global _lock
+    _lock = threading.Lock()  # a thread that held it does not exist in the child
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _personalization() -> bytes:

@@ -25,7 +25,7 @@ from typing import Any, Protocol, TypeVar
 
 import Crypto
 
-from _kcapi import _syscalls, aead, policy, transform
+from _kcapi import _syscalls, aead, forksafe, policy, transform
 from _kcapi.errors import KernelUnavailableError, keyring_needs_kernel
 from _kcapi.keyring import KeyringKey
 from _kcapi.transform import BackendInfo, Transform
@@ -211,6 +211,11 @@ class KernelAead:
         self._held_ct = None
         self._one = False  # not looked up yet
         self._failed = False
+        forksafe.watch_lock(self)
+
+    def _lost_in_fork(self) -> None:
+        """A fork caught another thread inside a call: this copy's state is half-done."""
+        self._failed = True
 
     # -- hooks ----------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import Crypto
 
+from _kcapi import forksafe
 from _kcapi.skcipher import Advance, KernelSkcipher, Pair
 from _kcapi.transform import BackendInfo
 
@@ -80,6 +81,11 @@ class KernelCipher:
         self._lock = threading.Lock()
         self._next = _BOTH
         self.block_size = block_size
+        forksafe.watch_lock(self)
+
+    def _lost_in_fork(self) -> None:
+        """A fork caught another thread inside a call: this copy's state is half-done."""
+        self._engine.failed = True
 
     # -- PyCryptodome's API ------------------------------------------------------
 

@@ -467,6 +467,56 @@ def test_a_fork_waits_for_the_receives_in_flight(monkeypatch):
     assert log == ["receive starts", "receive ends", "forked"] and results == [True]
 
 
+def test_a_fork_inside_another_threads_call_leaves_no_hanging_object():
+    """A fork that catches another thread inside a call on an object: in the child that
+    object's lock would never be released and its state is half-done.  It refuses every
+    call there with an error (no hang); the parent's object and the child's others work."""
+    busy = {"cbc": AES.new(KEY, AES.MODE_CBC, IV), "ctr": AES.new(KEY, AES.MODE_CTR, nonce=IV[:8]),
+            "gcm": AES.new(KEY, AES.MODE_GCM, nonce=N12),
+            "poly": ChaCha20_Poly1305.new(key=KEY32, nonce=N12)}
+    idle = AES.new(KEY, AES.MODE_CBC, IV)
+    inside, leave = threading.Event(), threading.Event()
+
+    def hold_locks() -> None:  # as a thread does for the length of a call
+        for obj in busy.values():
+            obj._lock.acquire()
+        inside.set()
+        leave.wait(30)
+        for obj in busy.values():
+            obj._lock.release()
+
+    holder = threading.Thread(target=hold_locks)
+    holder.start()
+    assert inside.wait(10)
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            refused = 0
+            for obj in busy.values():
+                try:
+                    obj.encrypt(b"x" * 16)  # would block forever on the inherited lock
+                except OSError as exc:
+                    refused += exc.errno == errno.EIO and "cannot be used" in str(exc)
+            ok = idle.encrypt(b"y" * 16) == RefAES.new(KEY, AES.MODE_CBC, IV).encrypt(b"y" * 16)
+            code = 0 if (refused == len(busy) and ok) else 2
+        finally:
+            os._exit(code)
+    signal_alarm = threading.Timer(20, lambda: os.kill(pid, 9))  # a hang fails, not stalls
+    signal_alarm.start()
+    try:
+        _, status = os.waitpid(pid, 0)
+    finally:
+        signal_alarm.cancel()
+        leave.set()
+        holder.join()
+    assert os.waitstatus_to_exitcode(status) == 0
+    data = b"z" * 32  # in the parent the objects were only busy, and work on
+    assert busy["cbc"].encrypt(data) == RefAES.new(KEY, AES.MODE_CBC, IV).encrypt(data)
+    assert busy["gcm"].encrypt_and_digest(data) == \
+        RefAES.new(KEY, AES.MODE_GCM, nonce=N12).encrypt_and_digest(data)
+
+
 def test_forks_never_take_the_output_of_a_receive(monkeypatch):
     """Receives into a buffer whose page another thread keeps writing, while the
     main thread forks: every output arrives in this process (on 6.1 without the
