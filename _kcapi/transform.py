@@ -281,20 +281,16 @@ def _new_descriptor(call, *args):  # type: ignore[no-untyped-def]
         OSError: still EMFILE/ENFILE (explained: :func:`out_of_descriptors`),
             or any other error of ``call``.
     """
-    try:
-        return call(*args)
-    except OSError as exc:
-        if exc.errno not in _OUT_OF_DESCRIPTORS:
-            raise
-        first = exc
-    if reclaim_descriptors():
+    attempts = 2  # the second only if the caches gave descriptors back
+    while True:
         try:
             return call(*args)
         except OSError as exc:
+            attempts -= 1
             if exc.errno not in _OUT_OF_DESCRIPTORS:
                 raise
-            first = exc
-    raise out_of_descriptors(first) from None
+            if not attempts or not reclaim_descriptors():
+                raise out_of_descriptors(exc) from None
 
 
 def reclaim_descriptors() -> int:
