@@ -30,7 +30,7 @@ from _kcapi.keyring import KeyringKey
 from _kcapi.names import CHACHA20_POLY1305, XCHACHA20_POLY1305, AeadNames
 from _kcapi.transform import BackendInfo, Transform
 
-from ._aead import (DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, KernelAead, as_input,
+from ._aead import (DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, EtmStream, KernelAead, as_input,
                     composed_info, fallback, is_buffer, keyring_kernel, locked, random_nonce)
 
 __all__ = ["ChaCha20Poly1305Cipher", "new", "key_size"]
@@ -47,50 +47,20 @@ _KEYRING_ONE_SHOT = ("with a keyring key only the kernel's rfc7539(chacha20,poly
                      "from the key that lets its holder forge tags for that nonce")
 
 
-class _ChaChaStream:
+class _ChaChaStream(EtmStream):
     """ChaCha20-Poly1305 composed in the kernel: ``chacha20`` keystream + ``poly1305``."""
 
     def __init__(self, cipher: Transform, poly: Transform, iv_at: Callable[[int], bytes]):
         self._cipher_tfm = cipher
         self._poly_tfm = poly
         one_time_key = keystream(cipher, iv_at(0), 64)[:32]  # block 0 keys Poly1305
-        self._ctr = CounterStream(cipher, 64, lambda i: iv_at(i + 1))
-        self._mac = KernelHash(poly, "poly1305", 16, 16)
-        self._mac.update(one_time_key)  # the kernel's poly1305 reads its key from the data
-        self._aad_len = 0
-        self._msg_len = 0
-        self._in_message = False
-
-    def _to_message(self) -> None:
-        if not self._in_message:
-            self._mac.update(bytes(-self._aad_len % 16))
-            self._in_message = True
-
-    def aad(self, view: memoryview) -> None:
-        """Authenticate more associated data."""
-        self._mac.update(view)
-        self._aad_len += view.nbytes
-
-    def encrypt(self, view: memoryview, out: memoryview) -> None:
-        """Encrypt the next piece into ``out`` and authenticate the ciphertext."""
-        self._to_message()
-        self._ctr.crypt(view, out)
-        self._mac.update(out)
-        self._msg_len += view.nbytes
-
-    def decrypt(self, view: memoryview, out: memoryview) -> None:
-        """Authenticate the next piece of ciphertext and decrypt it into ``out``."""
-        self._to_message()
-        self._mac.update(view)
-        self._ctr.crypt(view, out)
-        self._msg_len += view.nbytes
+        mac = KernelHash(poly, "poly1305", 16, 16)
+        mac.update(one_time_key)  # the kernel's poly1305 reads its key from the data
+        self._start(CounterStream(cipher, 64, lambda i: iv_at(i + 1)), mac)
 
     def tag(self) -> bytes:
         """Poly1305 over ``AAD || pad16 || CT || pad16 || le64(len(AAD)) || le64(len(CT))``."""
-        self._to_message()
-        lengths = struct.pack("<QQ", self._aad_len, self._msg_len)
-        self._mac.update(bytes(-self._msg_len % 16) + lengths)
-        return self._mac.digest()
+        return self._final_mac(struct.pack("<QQ", self._aad_len, self._msg_len))
 
     def info(self) -> BackendInfo:
         """The kernel algorithms serving the stream."""

@@ -26,7 +26,9 @@ from typing import Any, Protocol, TypeVar
 import Crypto
 
 from _kcapi import _syscalls, aead, forksafe, policy, transform
+from _kcapi.aead import CounterStream
 from _kcapi.errors import KernelUnavailableError, keyring_needs_kernel
+from _kcapi.hash import KernelHash
 from _kcapi.keyring import KeyringKey
 from _kcapi.transform import BackendInfo, Transform
 
@@ -177,6 +179,57 @@ class Stream(Protocol):
 
     def info(self) -> BackendInfo:
         """The kernel algorithms serving it."""
+
+
+class EtmStream:
+    """The composed engine of GCM and ChaCha20-Poly1305 (a :class:`Stream`): a kernel
+    keystream encrypts, a kernel MAC (``ghash``, ``poly1305``) authenticates
+    ``AAD || pad16 || ciphertext || pad16 || lengths``.  Subclasses call
+    :meth:`_start` and close the MAC in ``tag()`` with :meth:`_final_mac`.
+    """
+
+    _ctr: CounterStream
+    _mac: KernelHash
+    _aad_len: int
+    _msg_len: int
+    _in_message: bool
+
+    def _start(self, ctr: CounterStream, mac: KernelHash) -> None:
+        self._ctr = ctr
+        self._mac = mac
+        self._aad_len = 0
+        self._msg_len = 0
+        self._in_message = False
+
+    def _to_message(self) -> None:
+        if not self._in_message:
+            self._mac.update(bytes(-self._aad_len % 16))
+            self._in_message = True
+
+    def aad(self, view: memoryview) -> None:
+        """Authenticate more associated data."""
+        self._mac.update(view)
+        self._aad_len += view.nbytes
+
+    def encrypt(self, view: memoryview, out: memoryview) -> None:
+        """Encrypt the next piece into ``out`` and authenticate the ciphertext."""
+        self._to_message()
+        self._ctr.crypt(view, out)
+        self._mac.update(out)
+        self._msg_len += view.nbytes
+
+    def decrypt(self, view: memoryview, out: memoryview) -> None:
+        """Authenticate the next piece of ciphertext and decrypt it into ``out``."""
+        self._to_message()
+        self._mac.update(view)
+        self._ctr.crypt(view, out)
+        self._msg_len += view.nbytes
+
+    def _final_mac(self, lengths: bytes) -> bytes:
+        """The MAC of everything, closed by the ciphertext's padding and ``lengths``."""
+        self._to_message()
+        self._mac.update(bytes(-self._msg_len % 16) + lengths)
+        return self._mac.digest()
 
 
 class KernelAead:

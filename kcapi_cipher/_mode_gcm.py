@@ -26,7 +26,7 @@ from _kcapi.keyring import KeyringKey
 from _kcapi.names import AEAD_CIPHERS, gcm_names
 from _kcapi.transform import BackendInfo, Transform
 
-from ._aead import (ALL, DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, KernelAead,
+from ._aead import (ALL, DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, EtmStream, KernelAead,
                     MessageTooLongError, as_input, check_aes_key, composed_info, fallback,
                     is_buffer, keyring_kernel, locked, output_view, random_nonce)
 
@@ -47,7 +47,7 @@ _KEYRING_ONE_SHOT = ("with a keyring key only the kernel's gcm(aes) serves GCM: 
                      "key that lets its holder forge tags")
 
 
-class _GcmStream:
+class _GcmStream(EtmStream):
     """GCM composed in the kernel: ``ctr(aes)`` keystream + keyed ``ghash``."""
 
     def __init__(self, ctr: Transform, ghash_name: str, nonce: bytes, mac_len: int):
@@ -62,43 +62,13 @@ class _GcmStream:
             j0 = g.digest()
         self._ctr_tfm = ctr
         self._j0 = j0
-        self._ctr = gctr_stream(ctr, j0)
-        self._ghash = KernelHash(ghash_tfm, "ghash", 16, 16)
         self._mac_len = mac_len
-        self._aad_len = 0
-        self._msg_len = 0
-        self._in_message = False
-
-    def _to_message(self) -> None:
-        if not self._in_message:
-            self._ghash.update(bytes(-self._aad_len % 16))
-            self._in_message = True
-
-    def aad(self, view: memoryview) -> None:
-        """Authenticate more associated data."""
-        self._ghash.update(view)
-        self._aad_len += view.nbytes
-
-    def encrypt(self, view: memoryview, out: memoryview) -> None:
-        """Encrypt the next piece into ``out`` and authenticate the ciphertext."""
-        self._to_message()
-        self._ctr.crypt(view, out)
-        self._ghash.update(out)
-        self._msg_len += view.nbytes
-
-    def decrypt(self, view: memoryview, out: memoryview) -> None:
-        """Authenticate the next piece of ciphertext and decrypt it into ``out``."""
-        self._to_message()
-        self._ghash.update(view)
-        self._ctr.crypt(view, out)
-        self._msg_len += view.nbytes
+        self._start(gctr_stream(ctr, j0), KernelHash(ghash_tfm, "ghash", 16, 16))
 
     def tag(self) -> bytes:
         """``MSB_t(E_K(J0) XOR GHASH(A || 0 || C || 0 || [len(A)]_64 || [len(C)]_64))``."""
-        self._to_message()
-        self._ghash.update(bytes(-self._msg_len % 16) + (8 * self._aad_len).to_bytes(8, "big")
-                           + (8 * self._msg_len).to_bytes(8, "big"))
-        s = self._ghash.digest()
+        s = self._final_mac((8 * self._aad_len).to_bytes(8, "big")
+                            + (8 * self._msg_len).to_bytes(8, "big"))
         return xor_bytes(s, keystream(self._ctr_tfm, self._j0, 16))[:self._mac_len]
 
     def info(self) -> BackendInfo:
