@@ -18,7 +18,6 @@ one-time key in user space, and whoever holds it can forge tags for that nonce.
 from __future__ import annotations
 
 import struct
-from binascii import unhexlify
 from collections.abc import Callable
 from typing import Any
 
@@ -73,6 +72,8 @@ class ChaCha20Poly1305Cipher(KernelAead):
     Attributes:
         nonce: the nonce the object was created with (8, 12 or 24 bytes).
     """
+
+    _DIGEST_REFUSED = "digest() method cannot be called"
 
     nonce: bytes
 
@@ -147,34 +148,6 @@ class ChaCha20Poly1305Cipher(KernelAead):
             raise TypeError("decrypt() method cannot be called")
         self._next = (DECRYPT, VERIFY)
         return self._run(as_input(ciphertext), output, encrypt=False)
-
-    @locked
-    def digest(self) -> bytes:
-        """The 16-byte tag (the last call when encrypting)."""
-        if DIGEST not in self._next:
-            raise TypeError("digest() method cannot be called")
-        self._next = (DIGEST,)
-        return self._compute_tag()
-
-    def hexdigest(self) -> str:
-        """:meth:`digest` as hexadecimal digits."""
-        return self.digest().hex()
-
-    @locked
-    def verify(self, received_mac_tag: Any) -> None:
-        """Check the received tag.
-
-        Raises:
-            ValueError: ``"MAC check failed"``.
-        """
-        if VERIFY not in self._next:
-            raise TypeError("verify() cannot be called when encrypting a message")
-        self._next = (VERIFY,)
-        self._check_tag(received_mac_tag)
-
-    def hexverify(self, hex_mac_tag: str) -> None:
-        """:meth:`verify` of a tag written in hexadecimal."""
-        self.verify(unhexlify(hex_mac_tag))
 
     @locked
     def encrypt_and_digest(self, plaintext: Any) -> tuple[bytes, bytes]:

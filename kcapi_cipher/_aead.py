@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import errno
 import functools
+from binascii import unhexlify
 import threading
 from collections.abc import Callable
 from hmac import compare_digest
@@ -295,6 +296,44 @@ class KernelAead:
         in user space, which a keyring key must never allow.
         """
         return None
+
+    # -- PyCryptodome's tag methods (the same in every AEAD mode) ---------------------------
+
+    #: digest()'s TypeError while decrypting (PyCryptodome's wording differs per mode).
+    _DIGEST_REFUSED = "digest() cannot be called when decrypting or validating a message"
+
+    def _final_tag(self) -> bytes:
+        """The tag at the end of the message (CCM checks the message length first)."""
+        return self._compute_tag()
+
+    @locked
+    def digest(self) -> bytes:
+        """The tag of the message (the last call when encrypting)."""
+        if DIGEST not in self._next:
+            raise TypeError(self._DIGEST_REFUSED)
+        self._next = (DIGEST,)
+        return self._final_tag()
+
+    def hexdigest(self) -> str:
+        """:meth:`digest` as hexadecimal digits."""
+        return self.digest().hex()
+
+    @locked
+    def verify(self, received_mac_tag: Any) -> None:
+        """Check the received tag.
+
+        Raises:
+            ValueError: ``"MAC check failed"`` (CCM: or ``"Message is too short"``).
+        """
+        if VERIFY not in self._next:
+            raise TypeError("verify() cannot be called when encrypting a message")
+        self._next = (VERIFY,)
+        self._final_tag()
+        self._check_tag(received_mac_tag)
+
+    def hexverify(self, hex_mac_tag: str) -> None:
+        """:meth:`verify` of a tag written in hexadecimal."""
+        self.verify(unhexlify(hex_mac_tag))
 
     # -- kcapi extras -------------------------------------------------------------------
 

@@ -17,7 +17,6 @@ keystream, nothing that would let anyone forge or decrypt other messages).
 
 from __future__ import annotations
 
-from binascii import unhexlify
 from typing import Any
 
 from _kcapi import aead, transform
@@ -218,7 +217,7 @@ class CcmMode(KernelAead):
         self._begin(DECRYPT, ciphertext)
         return self._run(as_input(ciphertext), output, encrypt=False)
 
-    def _digest(self) -> bytes:
+    def _final_tag(self) -> bytes:
         if self._tag:
             return self._tag
         self._close_assoc()
@@ -227,35 +226,6 @@ class CcmMode(KernelAead):
         if self._cumul_msg_len != self._msg_len:
             raise ValueError("Message is too short")
         return self._compute_tag()
-
-    @locked
-    def digest(self) -> bytes:
-        """The tag of the message (the last call when encrypting)."""
-        if DIGEST not in self._next:
-            raise TypeError("digest() cannot be called when decrypting or validating a message")
-        self._next = (DIGEST,)
-        return self._digest()
-
-    def hexdigest(self) -> str:
-        """:meth:`digest` as hexadecimal digits."""
-        return self.digest().hex()
-
-    @locked
-    def verify(self, received_mac_tag: Any) -> None:
-        """Check the received tag.
-
-        Raises:
-            ValueError: ``"MAC check failed"`` (or a message that is too short).
-        """
-        if VERIFY not in self._next:
-            raise TypeError("verify() cannot be called when encrypting a message")
-        self._next = (VERIFY,)
-        self._digest()
-        self._check_tag(received_mac_tag)
-
-    def hexverify(self, hex_mac_tag: str) -> None:
-        """:meth:`verify` of a tag written in hexadecimal."""
-        self.verify(unhexlify(hex_mac_tag))
 
     @locked
     def encrypt_and_digest(self, plaintext: Any, output: Any = None) -> tuple[bytes | None, bytes]:

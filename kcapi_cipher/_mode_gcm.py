@@ -185,36 +185,6 @@ class GcmMode(KernelAead):
         return result
 
     @locked
-    def digest(self) -> bytes:
-        """The tag of the message (the last call when encrypting)."""
-        if DIGEST not in self._next:
-            raise TypeError("digest() cannot be called when decrypting or validating a message")
-        self._next = (DIGEST,)
-        return self._compute_tag()
-
-    def hexdigest(self) -> str:
-        """:meth:`digest` as hexadecimal digits."""
-        return self.digest().hex()
-
-    @locked
-    def verify(self, received_mac_tag: Any) -> None:
-        """Check the received tag.
-
-        Raises:
-            ValueError: ``"MAC check failed"``.
-        """
-        if VERIFY not in self._next:
-            raise TypeError("verify() cannot be called when encrypting a message")
-        self._next = (VERIFY,)
-        self._check_tag(received_mac_tag)
-
-    def hexverify(self, hex_mac_tag: str) -> None:
-        """:meth:`verify` of a tag written in hexadecimal."""
-        from binascii import unhexlify
-
-        self.verify(unhexlify(hex_mac_tag))
-
-    @locked
     def encrypt_and_digest(self, plaintext: Any, output: Any = None) -> tuple[bytes | None, bytes]:
         """encrypt() and digest() in one step (the kernel's gcm(aes) when it serves them).
 
