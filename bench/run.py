@@ -205,7 +205,11 @@ def syscalls_per_op(work: Path) -> dict[str, dict[str, float]]:
                   f"reused{size} = raw_reused('sha256', d{size})",
                   f"kcapi_hashlib.sha256(d{size}).digest(); naive{size}(); reused{size}()"]
     cases["hmac-sha256 64 B ours"] = "hmac.new(HMAC_KEY, d64, 'sha256').digest()"
-    lines.append("hmac.new(HMAC_KEY, d64, 'sha256').digest()")
+    cases["hmac-sha256 64 B raw naive"] = "hnaive()"
+    cases["hmac-sha256 64 B raw reused"] = "hreused()"
+    lines += ["hmac.new(HMAC_KEY, d64, 'sha256').digest()",
+              "hnaive = raw_naive('hmac-sha256', d64); hnaive()",
+              "hreused = raw_reused('hmac-sha256', d64); hreused()"]
     for name, stmt in cases.items():
         lines += [mark_line("start", name), f"for _ in range({n}):", f"    {stmt}",
                   mark_line("end", name)]
