@@ -219,7 +219,7 @@ def syscalls_per_op(work: Path) -> dict[str, dict[str, float]]:
             for name, c in counted.items()}
 
 
-def file_digest_rows(work: Path, size: int, rounds: int = 3) -> list[Row]:
+def file_digest_rows(work: Path, size: int, rounds: int = 5) -> list[Row]:
     """file_digest of a large file vs kcapi-dgst on it (taking turns, best of ``rounds``),
     with our RSS growth (max RSS after the first of our runs, minus before it)."""
     path = work / "big"
