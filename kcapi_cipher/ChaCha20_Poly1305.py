@@ -29,7 +29,7 @@ from _kcapi.keyring import KeyringKey
 from _kcapi.names import CHACHA20_POLY1305, XCHACHA20_POLY1305, AeadNames
 from _kcapi.transform import BackendInfo, Transform
 
-from ._aead import (DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, EtmStream, KernelAead, as_input,
+from ._aead import (DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, PaddedMacStream, KernelAead, as_input,
                     composed_info, fallback, is_buffer, keyring_kernel, locked, random_nonce)
 
 __all__ = ["ChaCha20Poly1305Cipher", "new", "key_size"]
@@ -46,7 +46,7 @@ _KEYRING_ONE_SHOT = ("with a keyring key only the kernel's rfc7539(chacha20,poly
                      "from the key that lets its holder forge tags for that nonce")
 
 
-class _ChaChaStream(EtmStream):
+class _ChaChaStream(PaddedMacStream):
     """ChaCha20-Poly1305 composed in the kernel: ``chacha20`` keystream + ``poly1305``."""
 
     def __init__(self, cipher: Transform, poly: Transform, iv_at: Callable[[int], bytes]):

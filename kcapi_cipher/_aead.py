@@ -182,29 +182,38 @@ class Stream(Protocol):
         """The kernel algorithms serving it."""
 
 
-class EtmStream:
-    """The composed engine of GCM and ChaCha20-Poly1305 (a :class:`Stream`): a kernel
-    keystream encrypts, a kernel MAC (``ghash``, ``poly1305``) authenticates
-    ``AAD || pad16 || ciphertext || pad16 || lengths``.  Subclasses call
-    :meth:`_start` and close the MAC in ``tag()`` with :meth:`_final_mac`.
+class PaddedMacStream:
+    """The composed engine of GCM, ChaCha20-Poly1305 and CCM (a :class:`Stream`): a
+    kernel keystream encrypts, a kernel MAC (``ghash``, ``poly1305``, ``cbcmac``)
+    authenticates ``[head] || AAD || pad16 || message || pad16 || lengths``.
+
+    The MAC covers the ciphertext (encrypt-then-MAC), or the plaintext when
+    :attr:`_MAC_PLAINTEXT` is set (CCM).  Subclasses call :meth:`_start` and close
+    the MAC in ``tag()`` with :meth:`_final_mac`.
     """
+
+    #: Whether the MAC covers the plaintext (CCM) rather than the ciphertext.
+    _MAC_PLAINTEXT = False
 
     _ctr: CounterStream
     _mac: KernelHash
+    _head: int
     _aad_len: int
     _msg_len: int
     _in_message: bool
 
-    def _start(self, ctr: CounterStream, mac: KernelHash) -> None:
+    def _start(self, ctr: CounterStream, mac: KernelHash, head: int = 0) -> None:
+        """Begin; ``head`` bytes the MAC was fed before the AAD count in its padding."""
         self._ctr = ctr
         self._mac = mac
+        self._head = head
         self._aad_len = 0
         self._msg_len = 0
         self._in_message = False
 
     def _to_message(self) -> None:
         if not self._in_message:
-            self._mac.update(bytes(-self._aad_len % 16))
+            self._mac.update(bytes(-(self._head + self._aad_len) % 16))
             self._in_message = True
 
     def aad(self, view: memoryview) -> None:
@@ -213,17 +222,23 @@ class EtmStream:
         self._aad_len += view.nbytes
 
     def encrypt(self, view: memoryview, out: memoryview) -> None:
-        """Encrypt the next piece into ``out`` and authenticate the ciphertext."""
+        """Encrypt the next piece into ``out``, authenticating it."""
         self._to_message()
+        if self._MAC_PLAINTEXT:
+            self._mac.update(view)  # before an in-place encryption overwrites it
         self._ctr.crypt(view, out)
-        self._mac.update(out)
+        if not self._MAC_PLAINTEXT:
+            self._mac.update(out)
         self._msg_len += view.nbytes
 
     def decrypt(self, view: memoryview, out: memoryview) -> None:
-        """Authenticate the next piece of ciphertext and decrypt it into ``out``."""
+        """Decrypt the next piece into ``out``, authenticating it."""
         self._to_message()
-        self._mac.update(view)
+        if not self._MAC_PLAINTEXT:
+            self._mac.update(view)  # before an in-place decryption overwrites it
         self._ctr.crypt(view, out)
+        if self._MAC_PLAINTEXT:
+            self._mac.update(out)
         self._msg_len += view.nbytes
 
     def _final_mac(self, lengths: bytes) -> bytes:

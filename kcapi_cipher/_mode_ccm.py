@@ -26,7 +26,7 @@ from _kcapi.keyring import KeyringKey
 from _kcapi.names import ccm_names
 from _kcapi.transform import BackendInfo, Transform
 
-from ._aead import (ALL, DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, KernelAead,
+from ._aead import (ALL, DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, PaddedMacStream, KernelAead,
                     MessageTooLongError, as_input, check_aes_key, composed_info, fallback,
                     is_buffer, keyring_kernel, locked, min_bytes, output_view, random_nonce)
 from ._mode_gcm import cipher_name, software
@@ -45,8 +45,11 @@ def _encode_assoc_len(size: int) -> bytes:
     return b"\xff\xff" + size.to_bytes(8, "big")
 
 
-class _CcmStream:
-    """CCM composed in the kernel: ``ctr(aes)`` keystream + keyed ``cbcmac(aes)``."""
+class _CcmStream(PaddedMacStream):
+    """CCM composed in the kernel: ``ctr(aes)`` keystream + keyed ``cbcmac(aes)`` over
+    ``B_0 || encoded AAD length || AAD || pad16 || plaintext || pad16``."""
+
+    _MAC_PLAINTEXT = True
 
     def __init__(self, ctr: Transform, mac: Transform, nonce: bytes, mac_len: int,
                  msg_len: int, assoc_len: int):
@@ -55,47 +58,17 @@ class _CcmStream:
         self._ctr_tfm = ctr
         self._mac_tfm = mac
         self._s0 = keystream(ctr, prefix + bytes(q), 16)
-        self._ctr = CounterStream(ctr, 16, lambda i: prefix + (i + 1).to_bytes(q, "big"))
-        self._mac = KernelHash(mac, "cbcmac", 16, 16)
+        mac_hash = KernelHash(mac, "cbcmac", 16, 16)
         flags = (assoc_len > 0) << 6 | ((mac_len - 2) // 2) << 3 | (q - 1)
         encoded = _encode_assoc_len(assoc_len)
-        self._mac.update(bytes([flags]) + nonce + msg_len.to_bytes(q, "big") + encoded)
+        mac_hash.update(bytes([flags]) + nonce + msg_len.to_bytes(q, "big") + encoded)
         self._mac_len = mac_len
-        self._head = len(encoded)
-        self._aad_len = 0
-        self._msg_len = 0
-        self._in_message = False
-
-    def _to_message(self) -> None:
-        if not self._in_message:
-            if self._head:
-                self._mac.update(bytes(-(self._head + self._aad_len) % 16))
-            self._in_message = True
-
-    def aad(self, view: memoryview) -> None:
-        """Authenticate more associated data."""
-        self._mac.update(view)
-        self._aad_len += view.nbytes
-
-    def encrypt(self, view: memoryview, out: memoryview) -> None:
-        """Authenticate the next piece of plaintext and encrypt it into ``out``."""
-        self._to_message()
-        self._mac.update(view)
-        self._ctr.crypt(view, out)
-        self._msg_len += view.nbytes
-
-    def decrypt(self, view: memoryview, out: memoryview) -> None:
-        """Decrypt the next piece into ``out`` and authenticate the plaintext."""
-        self._to_message()
-        self._ctr.crypt(view, out)
-        self._mac.update(out)
-        self._msg_len += view.nbytes
+        self._start(CounterStream(ctr, 16, lambda i: prefix + (i + 1).to_bytes(q, "big")),
+                    mac_hash, head=len(encoded))
 
     def tag(self) -> bytes:
         """``MSB_Tlen(CBC-MAC XOR S_0)``."""
-        self._to_message()
-        self._mac.update(bytes(-self._msg_len % 16))
-        return xor_bytes(self._mac.digest(), self._s0)[:self._mac_len]
+        return xor_bytes(self._final_mac(b""), self._s0)[:self._mac_len]
 
     def info(self) -> BackendInfo:
         """The kernel algorithms serving the stream."""

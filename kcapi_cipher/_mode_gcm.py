@@ -26,7 +26,7 @@ from _kcapi.keyring import KeyringKey
 from _kcapi.names import AEAD_CIPHERS, gcm_names
 from _kcapi.transform import BackendInfo, Transform
 
-from ._aead import (ALL, DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, EtmStream, KernelAead,
+from ._aead import (ALL, DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, PaddedMacStream, KernelAead,
                     MessageTooLongError, as_input, check_aes_key, composed_info, fallback,
                     is_buffer, keyring_kernel, locked, output_view, random_nonce)
 
@@ -47,7 +47,7 @@ _KEYRING_ONE_SHOT = ("with a keyring key only the kernel's gcm(aes) serves GCM: 
                      "key that lets its holder forge tags")
 
 
-class _GcmStream(EtmStream):
+class _GcmStream(PaddedMacStream):
     """GCM composed in the kernel: ``ctr(aes)`` keystream + keyed ``ghash``."""
 
     def __init__(self, ctr: Transform, ghash_name: str, nonce: bytes, mac_len: int):
