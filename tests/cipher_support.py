@@ -117,21 +117,6 @@ def keyring_ciphers() -> bool:
 
     Skips without AF_ALG (fails in the kernel run); ``False`` before Linux 6.2.
     """
-    import os
+    from .support import keyring_keys_work
 
-    from _kcapi import transform
-    from _kcapi.errors import KernelUnavailableError
-    from _kcapi.keyring import KeyringKey
-
-    from .support import require_kernel_alg
-
-    require_kernel_alg("skcipher", "cbc(aes)")
-    probe = KeyringKey.add(bytes(16), f"kcapi-probe-{os.getpid()}-{os.urandom(4).hex()}")
-    try:
-        transform.Transform("skcipher", "cbc(aes)", probe)
-        return True
-    except KernelUnavailableError as exc:
-        assert exc.reason == "needs-newer-kernel", exc
-        return False
-    finally:
-        probe.revoke()
+    return keyring_keys_work("skcipher", "cbc(aes)", bytes(16))

@@ -16,6 +16,26 @@ KERNEL_GUARANTEED = ["md5", "sha1", "sha224", "sha256", "sha384", "sha512",
                      "sha3_224", "sha3_256", "sha3_384", "sha3_512", "blake2b"]
 
 
+def keyring_keys_work(kind: str, name: str, key: bytes) -> bool:
+    """Probe: does this kernel key a ``kind``/``name`` transform from a keyring serial?
+
+    Skips without AF_ALG (fails in the kernel run); ``False`` before Linux 6.2
+    (any other refusal fails the probe).
+    """
+    from _kcapi.keyring import KeyringKey
+
+    require_kernel_alg(kind, name)
+    probe = KeyringKey.add(key, f"kcapi-probe-{os.getpid()}-{os.urandom(4).hex()}")
+    try:
+        transform.Transform(kind, name, probe)
+        return True
+    except KernelUnavailableError as exc:
+        assert exc.reason == "needs-newer-kernel", exc
+        return False
+    finally:
+        probe.revoke()
+
+
 def kernel_refusal(kind: str, name: str) -> KernelUnavailableError | None:
     """The cached probe: ``None`` when the kernel binds ``name``, else why not."""
     found = transform._lookup(kind, name)

@@ -17,7 +17,7 @@ from _kcapi import transform
 from _kcapi.errors import KernelUnavailableError
 from kcapi_hashlib import KeyringKey, hmac
 
-from .support import REQUIRE_KERNEL, require_kernel_alg
+from .support import REQUIRE_KERNEL, keyring_keys_work
 
 KEY = bytes(range(32))
 
@@ -34,16 +34,7 @@ def user_key():
 
 def keyring_support():
     """Probe: does this kernel key an hmac(sha256) transform from a keyring serial?"""
-    require_kernel_alg("hash", "hmac(sha256)")
-    probe = KeyringKey.add(b"probe", f"kcapi-probe-{os.getpid()}")
-    try:
-        transform.Transform("hash", "hmac(sha256)", probe)
-        return True
-    except KernelUnavailableError as exc:
-        assert exc.reason == "needs-newer-kernel", exc
-        return False
-    finally:
-        probe.revoke()
+    return keyring_keys_work("hash", "hmac(sha256)", b"probe")
 
 
 @pytest.fixture
