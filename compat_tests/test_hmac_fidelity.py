@@ -259,6 +259,8 @@ def every_object_is_an_instance_of_our_class(policy):
     for mac in made + [m.copy() for m in made]:
         assert type(mac) is hmac.HMAC
         assert isinstance(mac, hmac.HMAC) and isinstance(mac, std_hmac.HMAC)
+        if policy == "kernel":  # never a software object
+            assert kcapi_hashlib.backend_info(mac).backend == "kernel"
 
 
 @pytest.mark.parametrize("policy", ["auto", "software"])

@@ -51,6 +51,28 @@ def test_auto_policy_falls_back_and_says_why(fake_kernel, step, err, reason, wor
     assert kcapi_hashlib.backend_info(mac).backend == "software"
 
 
+def test_hmac_routing_follows_every_policy_change(fake_kernel):
+    # Software decisions are cached per digestmod; a policy change must drop them.
+    fake_kernel("socket", errno.EAFNOSUPPORT)
+    std = __import__("hmac")
+    for _ in range(2):
+        for chosen in ("auto", "software", "kernel"):
+            kcapi_hashlib.set_backend(chosen)
+            for digestmod in ("sha256", "SHA-256", hashlib.sha256, kcapi_hashlib.sha256, "blake2s"):
+                for _ in range(2):
+                    if chosen == "kernel":
+                        with pytest.raises(KernelUnavailableError):
+                            hmac.new(b"k", b"m", digestmod)
+                        with pytest.raises(KernelUnavailableError):
+                            hmac.digest(b"k", b"m", digestmod)
+                        continue
+                    mac = hmac.new(b"k", b"m", digestmod)
+                    assert kcapi_hashlib.backend_info(mac).backend == "software"
+                    ref = std.new(b"k", b"m", hashlib.sha256 if digestmod is kcapi_hashlib.sha256
+                                  else digestmod)
+                    assert mac.digest() == ref.digest() == hmac.digest(b"k", b"m", digestmod)
+
+
 def test_refusal_is_probed_once(fake_kernel):
     fake = fake_kernel("socket", errno.EAFNOSUPPORT)
     kcapi_hashlib.set_backend("auto")
