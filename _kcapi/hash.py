@@ -19,6 +19,7 @@ Invariant: ``_op`` is not ``None`` exactly when the kernel holds pending
 from __future__ import annotations
 
 import errno
+import hmac as _std_hmac
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -46,8 +47,20 @@ def as_view(data: Any) -> memoryview:
     except TypeError:
         raise TypeError("object supporting the buffer API required") from None
     if not view.c_contiguous:
-        raise BufferError("Buffer must be single dimension")
+        raise BufferError("memoryview: underlying buffer is not C-contiguous")
     return view.cast("B") if view.format != "B" or view.ndim != 1 else view
+
+
+def kernel_hash_of(obj: Any) -> KernelHash | None:
+    """The :class:`KernelHash` serving ``obj``, or ``None`` when software serves it.
+
+    ``obj`` is one itself, or a ``kcapi_hashlib.hmac.HMAC`` (a subclass of the
+    standard library's ``hmac.HMAC``), which delegates to one held in its ``_hmac`` slot.
+    """
+    if isinstance(obj, KernelHash):
+        return obj
+    inner = getattr(obj, "_hmac", None) if isinstance(obj, _std_hmac.HMAC) else None
+    return inner if isinstance(inner, KernelHash) else None
 
 
 class KernelHash:

@@ -4,10 +4,22 @@
 * ``kernel``: the kernel or a :class:`~_kcapi.errors.KernelUnavailableError`.
 * ``software``: never touch AF_ALG.
 
-Chosen by the environment variable ``KCAPI_BACKEND`` (read at first use) and
-by :func:`set_backend`; :func:`use_backend` sets it for a ``with`` block.
+Chosen by :func:`set_backend` (and :func:`use_backend`, for a ``with`` block)
+or, until one of them is called, by the environment variable ``KCAPI_BACKEND``.
 The policy is process-wide and read when an object is created: an existing
 object keeps the backend that created it.
+
+Invariants:
+
+* Nothing happens at import time: the environment is read at the first policy
+  read (the first object created), never at import.
+* ``KCAPI_BACKEND`` is read with surrounding whitespace ignored and letters in
+  any case (``' Kernel '`` is ``kernel``); unset or blank means ``auto``.  Any
+  other value makes every policy read raise one ``ValueError`` naming the
+  variable, until :func:`set_backend` chooses a policy.  A bad value is never
+  replaced by a guess.
+* Once :func:`set_backend` has chosen a policy, the environment is not read
+  again (except after ``set_backend(None)``, which hands the choice back to it).
 """
 
 from __future__ import annotations
@@ -22,6 +34,7 @@ SOFTWARE = "software"
 BACKENDS = (AUTO, KERNEL, SOFTWARE)
 ENV_VAR = "KCAPI_BACKEND"
 
+#: The policy in force; ``None`` while it is still the environment's to choose.
 _current: str | None = None
 
 #: Bumped whenever the policy or the kernel probes may have changed: objects'
@@ -45,42 +58,70 @@ def on_invalidate(listener: Callable[[], None]) -> None:
     _listeners.append(listener)
 
 
-def _check(name: str, source: str) -> str:
-    if name not in BACKENDS:
-        raise ValueError(f"{source} must be one of {', '.join(BACKENDS)}, not {name!r}")
-    return name
+def _from_environment() -> str | ValueError:
+    """The policy ``KCAPI_BACKEND`` names, or the error that explains why it names none."""
+    raw = os.environ.get(ENV_VAR, "")
+    name = raw.strip().lower() or AUTO
+    if name in BACKENDS:
+        return name
+    return ValueError(f"{ENV_VAR}={raw!r} is not one of {', '.join(BACKENDS)} "
+                      f"(case and surrounding blanks are ignored; unset means {AUTO}); "
+                      "fix or unset it, or choose a policy with set_backend()")
 
 
 def get_backend() -> str:
-    """Return the policy in force: ``'auto'``, ``'kernel'`` or ``'software'``."""
+    """Return the policy in force: ``'auto'``, ``'kernel'`` or ``'software'``.
+
+    Raises:
+        ValueError: no policy was set and ``KCAPI_BACKEND`` holds none of the three
+            names (raised again on every call until :func:`set_backend` is called).
+    """
     global _current
     if _current is None:
-        _current = _check(os.environ.get(ENV_VAR, AUTO).strip().lower() or AUTO, ENV_VAR)
+        found = _from_environment()
+        if isinstance(found, ValueError):
+            raise found
+        _current = found
     return _current
 
 
-def set_backend(name: str) -> str:
+def set_backend(name: str | None) -> str | None:
     """Set the policy for objects created from now on.
 
+    Works whatever ``KCAPI_BACKEND`` holds: the environment is not consulted
+    for the new policy, and a bad value there is not raised here.
+
     Args:
-        name: ``'auto'``, ``'kernel'`` or ``'software'``.
+        name: ``'auto'``, ``'kernel'`` or ``'software'`` (exactly; no case folding).
+            ``None`` hands the choice back to ``KCAPI_BACKEND``, read at the next use.
 
     Returns:
-        The policy that was in force before.
+        The policy that was in force before, or ``None`` if none was (``KCAPI_BACKEND``
+        holds an invalid value and no policy had been set); passing the returned
+        value back restores that state.
 
     Raises:
         ValueError: for any other name.
     """
     global _current
-    previous = get_backend()
-    _current = _check(name, "backend")
+    if name is not None and name not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {name!r}")
+    previous = _current
+    if previous is None:
+        found = _from_environment()
+        previous = None if isinstance(found, ValueError) else found
+    _current = name
     invalidate()
     return previous
 
 
 @contextmanager
 def use_backend(name: str) -> Iterator[None]:
-    """Set the policy for the duration of a ``with`` block (process-wide)."""
+    """Set the policy for the duration of a ``with`` block (process-wide).
+
+    On exit the policy in force before is restored, whether the block raised or not
+    (if ``KCAPI_BACKEND`` was invalid and nothing had been set, calls raise again).
+    """
     previous = set_backend(name)
     try:
         yield

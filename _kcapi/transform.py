@@ -179,6 +179,20 @@ class Transform:
                 os.close(fds.pop())
             except OSError:
                 pass
+        # Socket objects left to close themselves would warn (ResourceWarning,
+        # shown under -X dev): nothing uses them any more, so close them here.
+        idle = getattr(self, "_idle", None)
+        while idle:
+            try:
+                idle.pop().close()
+            except OSError:
+                pass
+        sock = getattr(self, "sock", None)
+        if sock is not None:
+            try:
+                sock.close()
+            except OSError:
+                pass
 
     def drop_idle(self) -> int:
         """Close the idle op sockets; returns how many were closed.

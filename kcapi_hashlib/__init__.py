@@ -25,7 +25,7 @@ from typing import Any
 from _kcapi import policy as _policy
 from _kcapi import transform as _transform
 from _kcapi.errors import KernelUnavailableError, keyring_needs_kernel, no_equivalent
-from _kcapi.hash import KernelHash, as_view
+from _kcapi.hash import KernelHash, as_view, kernel_hash_of
 from _kcapi.keyring import KeyringKey
 from _kcapi.names import BLAKE2B_KERNEL, HASHES, HashSpec, hash_spec, hmac_kernel_name
 from _kcapi.policy import get_backend, set_backend, use_backend
@@ -300,8 +300,9 @@ def backend_info(obj: Any) -> BackendInfo:
         algorithm, driver, priority and implementation kind) or ``'software'``
         (with the Python type that serves it and the reason the kernel did not).
     """
-    if isinstance(obj, KernelHash):
-        return obj.backend_info
+    served = kernel_hash_of(obj)
+    if served is not None:
+        return served.backend_info
     name = str(getattr(obj, "name", ""))
     is_hmac = name.startswith("hmac-")
     spec = hash_spec(name[5:] if is_hmac else name)
@@ -386,7 +387,8 @@ def file_digest(fileobj: Any, digest: str | Callable[[], Any], /, *,
     if not (hasattr(fileobj, "readinto") and hasattr(fileobj, "readable")
             and fileobj.readable()):
         raise ValueError(f"'{fileobj!r}' is not a file-like object in binary reading mode.")
-    if isinstance(digestobj, KernelHash) and _splice_whole_file(fileobj, digestobj, _progress):
+    served = kernel_hash_of(digestobj)
+    if served is not None and _splice_whole_file(fileobj, served, _progress):
         return digestobj
     buf = bytearray(_bufsize)
     view = memoryview(buf)

@@ -97,7 +97,8 @@ def test_hmac_key_types(key):
 def test_hmac_needs_a_digestmod(digestmod):
     got = same_error(lambda: hmac.new(b"k", b"m", digestmod),
                      lambda: std_hmac.new(b"k", b"m", digestmod))
-    assert got == (TypeError, "Missing required parameter 'digestmod'.")
+    # 3.11/3.12 say "parameter", 3.13 "argument": the running interpreter's words.
+    assert got == outcome(lambda: std_hmac.new(b"k", b"m", digestmod))
 
 
 def test_hmac_unknown_digest_name():

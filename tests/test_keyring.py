@@ -15,6 +15,7 @@ import pytest
 import kcapi_hashlib
 from _kcapi import transform
 from _kcapi.errors import KernelUnavailableError
+from _kcapi.hash import kernel_hash_of
 from kcapi_hashlib import KeyringKey, hmac
 
 from .support import REQUIRE_KERNEL, keyring_keys_work
@@ -58,6 +59,34 @@ def test_hmac_from_a_user_key(with_keyring, user_key):
         twin = mac.copy()
         twin.update(b"+")
         assert twin.digest() == std_hmac.digest(KEY, b"message+", name)
+
+
+def outcome(call):
+    try:
+        return "ok", call()
+    except Exception as exc:  # noqa: BLE001 - the type and text are what is compared
+        return type(exc), str(exc)
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("policy", ["auto", "kernel"])
+def test_hmac_keyring_arguments_get_the_standard_librarys_errors(with_keyring, user_key, policy):
+    # The reference is the standard library with the key's bytes.
+    kcapi_hashlib.set_backend(policy)
+    strided = memoryview(bytes(8))[::2]
+    for msg, digestmod in [("text", "sha256"), (5, "sha256"), (strided, "sha256"), (b"m", None),
+                           (b"m", ""), (b"m", 0), (b"m", b"sha256"), (b"m", "nope"),
+                           ("text", "blake2s"), (b"m", hashlib.sha256), (None, "SHA256")]:
+        ours = outcome(lambda: hmac.new(user_key, msg, digestmod).digest())
+        assert ours == outcome(lambda: std_hmac.new(KEY, msg, digestmod).digest())
+    for msg in (None, "text", 5, strided, memoryview(b"msg"), bytearray(b"msg")):
+        ours = outcome(lambda: hmac.digest(user_key, msg, "sha256"))
+        assert ours == outcome(lambda: std_hmac.digest(KEY, msg, "sha256"))
+    # What the standard library accepts and the kernel lacks: no software can read the key.
+    for digestmod in ("blake2s", "sha512_256", hashlib.blake2s):
+        with pytest.raises(KernelUnavailableError) as caught:
+            hmac.new(user_key, b"m", digestmod)
+        assert caught.value.reason == "keyring-needs-kernel"
 
 
 @pytest.mark.kernel
@@ -104,7 +133,8 @@ def test_revoked_key(with_keyring, user_key):
 def test_keyring_keys_are_read_per_object(with_keyring, user_key):
     first = hmac.new(user_key, b"m", "sha256")
     second = hmac.new(user_key, b"m", "sha256")
-    assert first._tfm is not second._tfm  # never cached: a revoked key stops new objects
+    # Never cached: a revoked key stops new objects.
+    assert kernel_hash_of(first)._tfm is not kernel_hash_of(second)._tfm
 
 
 @pytest.mark.kernel
