@@ -9,12 +9,24 @@ there at the same paths.
 
 Usage::
 
-    scripts/uml_run.py [--kernel PATH] [--timeout S] [--env K=V ...] -- CMD ARG...
+    scripts/uml_run.py [--kernel PATH] [--timeout S] [--env K=V ...]
+                       [--af-alg-restrict {0,1,2}] [--drop-caps] -- CMD ARG...
 
 The command's output streams to this process's stdout; the exit status of
 the command becomes this script's exit status (linux.uml's own says nothing,
 so the guest writes the status to a file on the host tree).  Exit 124 means
-the timeout was hit, 125 that the guest never reported a status.
+the timeout was hit, 125 that the guest never reported a status, 123 that the
+guest cannot provide the requested regime (below); the command did not run.
+
+Regimes (Linux 7.3's ``/proc/sys/crypto/af_alg_restrict``): ``--af-alg-restrict
+N`` writes N there before the command and checks it was taken (0: no
+restriction; 1, the default: bind() only names on an allow-list, most of them
+for privileged processes only; 2: no AF_ALG sockets).  A kernel without that
+file cannot provide any of them: exit 123.  ``--drop-caps`` runs the command
+through ``capsh --drop=cap_net_admin,cap_sys_admin`` (uid 0 is kept, so an
+interpreter under /root still runs): the capabilities 7.3's allow-list
+checks, so the command is an unprivileged process for AF_ALG; the init checks
+that neither is left in the command's effective or bounding set.
 """
 
 from __future__ import annotations
@@ -68,16 +80,50 @@ if [ -n "$MODDIR" ]; then
         modprobe -q "$m" 2>/dev/null || echo "uml_run: module $m not loaded" >&2
     done
 fi
+halt() {{
+    sync
+    echo o > /proc/sysrq-trigger 2>/dev/null
+    /sbin/poweroff -f -f 2>/dev/null
+    python3 -c 'import ctypes; ctypes.CDLL(None).reboot(0x4321fedc)'
+}}
+refuse() {{  # the guest cannot provide the requested regime: say why, do not run
+    echo "uml_run: REGIME UNAVAILABLE: $*" >&2
+    echo {unavailable} > "$WORK/status"
+    halt
+    exit 1
+}}
+RESTRICT={restrict}
+SYSCTL=/proc/sys/crypto/af_alg_restrict
+if [ -n "$RESTRICT" ]; then
+    [ -e "$SYSCTL" ] || refuse "this kernel ($(uname -r)) has no $SYSCTL: cannot set af_alg_restrict=$RESTRICT"
+    echo "$RESTRICT" > "$SYSCTL" || refuse "writing $RESTRICT to $SYSCTL failed"
+    [ "$(cat "$SYSCTL")" = "$RESTRICT" ] || refuse "$SYSCTL reads $(cat "$SYSCTL") after writing $RESTRICT"
+fi
+DROP_CAPS={drop_caps}
+if [ "$DROP_CAPS" = 1 ]; then
+    command -v capsh >/dev/null || refuse "--drop-caps needs capsh (package libcap2-bin)"
+    # CAP_NET_ADMIN is bit 12, CAP_SYS_ADMIN bit 21 of the capability masks.
+    masks=$(capsh --drop=cap_net_admin,cap_sys_admin -- -c 'grep -E "^Cap(Eff|Bnd):" /proc/self/status')
+    [ -n "$masks" ] || refuse "capsh --drop=cap_net_admin,cap_sys_admin did not run"
+    held=""
+    while read -r mask value; do
+        (( 0x$value & 0x201000 )) && held="$held $mask"
+    done <<< "$masks"
+    [ -z "$held" ] || refuse "capsh --drop left CAP_NET_ADMIN/CAP_SYS_ADMIN in:$held"
+fi
 cd {cwd}
 {exports}
-echo "uml_run: kernel $(uname -r) ready" >&2
+echo "uml_run: kernel $(uname -r) ready;" \
+    "af_alg_restrict=$(cat "$SYSCTL" 2>/dev/null || echo none);" \
+    "caps $([ "$DROP_CAPS" = 1 ] && echo 'without cap_net_admin,cap_sys_admin' || echo 'of root')" >&2
 {command}
 echo $? > "$WORK/status"
-sync
-echo o > /proc/sysrq-trigger 2>/dev/null
-/sbin/poweroff -f -f 2>/dev/null
-python3 -c 'import ctypes; ctypes.CDLL(None).reboot(0x4321fedc)'
+halt
 """
+
+# Exit status when the guest cannot provide the requested regime.
+REGIME_UNAVAILABLE = 123
+DROPPED_CAPS = "cap_net_admin,cap_sys_admin"
 
 
 def module_dir(release: str) -> str:
@@ -118,8 +164,22 @@ def xstate_shim(release: str) -> str:
     return str(target)
 
 
-def run(kernel: str, command: list[str], env: dict[str, str], timeout: float, mem: str) -> int:
-    """Boot ``kernel``, run ``command`` inside with ``env``, return its status."""
+def guest_command(command: list[str], drop_caps: bool) -> str:
+    """The shell line that runs ``command`` in the guest (without the two capabilities)."""
+    line = shlex.join(command)
+    if not drop_caps:
+        return line
+    return shlex.join(["capsh", f"--drop={DROPPED_CAPS}", "--", "-c", f"exec {line}"])
+
+
+def run(kernel: str, command: list[str], env: dict[str, str], timeout: float, mem: str,
+        restrict: int | None = None, drop_caps: bool = False) -> int:
+    """Boot ``kernel``, run ``command`` inside with ``env``, return its status.
+
+    ``restrict`` (0, 1, 2) is written to ``/proc/sys/crypto/af_alg_restrict``
+    first; ``drop_caps`` runs the command without CAP_NET_ADMIN/CAP_SYS_ADMIN.
+    Returns REGIME_UNAVAILABLE without running it where the guest cannot do that.
+    """
     release = kernel_release(kernel)
     moddir = module_dir(release)
     host_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -139,7 +199,10 @@ def run(kernel: str, command: list[str], env: dict[str, str], timeout: float, me
                 modules=" ".join(CRYPTO_MODULES),
                 cwd=shlex.quote(os.getcwd()),
                 exports=exports,
-                command=shlex.join(command),
+                command=guest_command(command, drop_caps),
+                restrict="" if restrict is None else str(restrict),
+                drop_caps=int(drop_caps),
+                unavailable=REGIME_UNAVAILABLE,
             )
         )
         init.chmod(0o755)
@@ -168,6 +231,10 @@ def run(kernel: str, command: list[str], env: dict[str, str], timeout: float, me
             print(f"uml_run: guest stopped after {elapsed:.0f} s without a status", file=sys.stderr)
             return 125
         code = int(status.read_text().strip() or 125)
+        if code == REGIME_UNAVAILABLE:
+            print(f"uml_run: the guest cannot provide the requested regime (see above); "
+                  f"command not run (exit {code})", file=sys.stderr)
+            return code
         print(f"uml_run: guest command exited {code} after {elapsed:.0f} s", file=sys.stderr)
         return code
 
@@ -180,6 +247,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mem", default="2G", help="guest memory (default 2G)")
     parser.add_argument("--env", action="append", default=[], metavar="K=V",
                         help="environment variable for the command (repeatable)")
+    parser.add_argument("--af-alg-restrict", type=int, choices=(0, 1, 2), default=None,
+                        metavar="N", help="write N (0, 1, 2) to /proc/sys/crypto/af_alg_restrict "
+                                          "before the command (Linux 7.3+; else exit 123)")
+    parser.add_argument("--drop-caps", action="store_true",
+                        help=f"run the command without {DROPPED_CAPS} (capsh --drop)")
     parser.add_argument("command", nargs="+", help="command to run inside the guest")
     args = parser.parse_args(argv)
     if not os.access(args.kernel, os.X_OK):
@@ -191,7 +263,8 @@ def main(argv: list[str] | None = None) -> int:
         if not sep:
             parser.error(f"--env needs K=V, got {item!r}")
         env[key] = value
-    return run(args.kernel, args.command, env, args.timeout, args.mem)
+    return run(args.kernel, args.command, env, args.timeout, args.mem,
+               restrict=args.af_alg_restrict, drop_caps=args.drop_caps)
 
 
 if __name__ == "__main__":
