@@ -25,6 +25,7 @@ error; nothing of this object changes.
 from __future__ import annotations
 
 import errno
+import hashlib as _hashlib  # at import time: the standard library's, whatever replaces it later
 import threading
 from collections.abc import Callable
 from operator import attrgetter
@@ -33,6 +34,11 @@ from typing import Any
 from . import _syscalls, forksafe
 from ._constants import MSG_MORE, SPLICE_F_MORE
 from .transform import BackendInfo, Transform
+
+try:
+    import _hashlib as _openssl  # OpenSSL's objects, as hashlib.new gives them
+except ImportError:  # a Python built without OpenSSL
+    _openssl = None
 
 #: Bytes held in user space before the object takes an op socket of its own.
 HOLD_LIMIT = 16 * 1024
@@ -67,15 +73,13 @@ def reference_hash(name: str) -> Any:
     ``HASH`` where OpenSSL has it), kept only to raise hashlib's own errors."""
     found = _references.get(name)
     if found is None:
-        import hashlib
-
         try:
-            import _hashlib
-
-            found = _hashlib.new(name, usedforsecurity=False)
-        except (ImportError, ValueError, TypeError):
+            if _openssl is None:
+                raise ValueError(name)
+            found = _openssl.new(name, usedforsecurity=False)
+        except (ValueError, TypeError):
             try:
-                found = hashlib.new(name, usedforsecurity=False)
+                found = _hashlib.new(name, usedforsecurity=False)
             except (ValueError, TypeError):
                 found = reference_hash("sha256")  # an algorithm hashlib lacks: its kind of object
         _references[name] = found
@@ -99,7 +103,19 @@ def _not_writable(attr: str) -> tuple[Callable[[Any, Any], None], Callable[[Any]
 _MISSING: Any = object()
 
 
-class KernelHash:
+class ImmutableType(type):
+    """The type of classes that refuse attribute changes, as hashlib's C types do."""
+
+    def __setattr__(cls, name: str, value: Any) -> None:
+        raise TypeError(f"cannot set {name!r} attribute of immutable type "
+                        f"'{cls.__module__}.{cls.__qualname__}'")
+
+    def __delattr__(cls, name: str) -> None:
+        raise TypeError(f"cannot set {name!r} attribute of immutable type "
+                        f"'{cls.__module__}.{cls.__qualname__}'")
+
+
+class KernelHash(metaclass=ImmutableType):
     """A hash whose state lives in the kernel; the API of a ``hashlib`` object."""
 
     __slots__ = ("_tfm", "_op", "_buf", "_lock", "_digest", "_twin", "_failed", "__weakref__",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib as _hashlib  # at import time: the standard library's, whatever replaces it later
 from dataclasses import dataclass
 
 
@@ -96,10 +97,8 @@ def hashlib_name(spelling: str) -> str | None:
     hashlib (OpenSSL's EVP names: case-insensitive, with aliases and OIDs) is
     the authority on its own spellings; an empty object is made to ask it.
     """
-    import hashlib
-
     try:
-        return str(hashlib.new(spelling, usedforsecurity=False).name)
+        return str(_hashlib.new(spelling, usedforsecurity=False).name)
     except (ValueError, TypeError):
         return None
 

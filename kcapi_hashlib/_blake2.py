@@ -25,7 +25,7 @@ from typing import Any
 from _kcapi import policy as _policy
 from _kcapi import transform as _transform
 from _kcapi.errors import keyring_needs_kernel, no_equivalent
-from _kcapi.hash import KernelHash
+from _kcapi.hash import ImmutableType, KernelHash
 from _kcapi.keyring import KeyringKey
 from _kcapi.names import BLAKE2B_KERNEL, HASHES
 
@@ -53,7 +53,7 @@ def _not_writable(attr: str) -> tuple[Callable[[Any, Any], None], Callable[[Any]
     return refuse_set, refuse_delete
 
 
-class _Blake2:
+class _Blake2(metaclass=ImmutableType):
     """What blake2b and blake2s objects share: the engine in ``_h``."""
 
     __slots__ = ("_h",)
@@ -98,6 +98,12 @@ class _Blake2:
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         return self._theirs().__reduce_ex__(protocol)  # raises: hash objects do not pickle
+
+    def __repr__(self) -> str:
+        kind = type(self)
+        served = f" kernel object ({self._h._tfm.name})" if isinstance(self._h, KernelHash) else \
+            " object"
+        return f"<{kind.__module__}.{kind.__qualname__}{served} at {hex(id(self))}>"
 
 
 #: Whether the policy in force is ``software`` (``None``: not known since it last changed).
@@ -176,6 +182,7 @@ class blake2b(_Blake2):  # noqa: N801 - hashlib's name
     """
 
     __slots__ = ()
+    __module__ = "kcapi_hashlib"
     _theirs = _hashlib.blake2b
     SALT_SIZE = _hashlib.blake2b.SALT_SIZE
     PERSON_SIZE = _hashlib.blake2b.PERSON_SIZE
@@ -196,6 +203,7 @@ class blake2s(_Blake2):  # noqa: N801 - hashlib's name
     """BLAKE2s, as ``hashlib.blake2s``: always software (the kernel has no blake2s)."""
 
     __slots__ = ()
+    __module__ = "kcapi_hashlib"
     _theirs = _hashlib.blake2s
     SALT_SIZE = _hashlib.blake2s.SALT_SIZE
     PERSON_SIZE = _hashlib.blake2s.PERSON_SIZE
@@ -211,7 +219,3 @@ class blake2s(_Blake2):  # noqa: N801 - hashlib's name
             raise no_equivalent("blake2s")
         self._h = _hashlib.blake2s(*args, **kwargs)
 
-
-for _cls in (blake2b, blake2s):
-    _cls.__module__ = "kcapi_hashlib"
-del _cls

@@ -1,16 +1,16 @@
 """Routing constructors: one object per name, whose calls follow the backend policy.
 
 A :class:`Router` is what ``kcapi_hashlib.sha256`` is: one callable object
-for the life of the process.  The routing decision in force is kept as the
-``__call__`` of the router's own class, so a call costs one C-level dispatch
-plus the decision itself:
+for the life of the process.  It is a ``functools.partial`` of the routing
+decision in force, so that a call costs one C-level dispatch (vectorcall from
+Python 3.12) plus the decision itself:
 
 * software serves: hashlib's own constructor (its arguments, errors and cost);
 * the kernel serves: a maker of :class:`~_kcapi.hash.KernelHash` objects;
 * the ``kernel`` policy and a kernel that cannot serve: a refusal.
 
-Invariant: a router's ``__call__`` was decided under the current policy
-generation, or is the decider itself, which decides on the next call
+Invariant: a router's ``func`` was decided under the current policy
+generation, or is its decider, which decides on the next call
 (:func:`_forget_decisions` runs after every :func:`_kcapi.policy.invalidate`).
 
 Arguments are checked by hashlib itself: a kernel-served call whose arguments
@@ -21,8 +21,8 @@ for anything it refuses, in its order, on the running interpreter.
 
 from __future__ import annotations
 
+import functools
 import threading
-import types
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -41,31 +41,37 @@ DATA_KEYWORDS = ("data", "string")
 MISSING: Any = object()
 
 
-class Router:
-    """A hashlib constructor (``sha256``) that follows the backend policy.
+class Router(functools.partial):  # type: ignore[type-arg]
+    """A hashlib constructor (``sha256``) that follows the backend policy (see :func:`router`).
 
-    Instances are made by :func:`router`; each has a class of its own, whose
-    ``__call__`` is the decision in force.
+    Its ``func`` is the decision in force, replaced in place (``__setstate__``,
+    the one way to change a partial) so that the object itself never changes.
     """
+
+    __slots__ = ()
+
+    def __get__(self, obj: Any, owner: Any = None) -> Router:
+        return self  # a class attribute stays unbound, as hashlib's builtin constructors do
+
+    def __reduce__(self) -> str:  # type: ignore[override]
+        return str(self.__qualname__)  # pickled by name, as functions are
 
     def __repr__(self) -> str:
         return f"<kcapi_hashlib constructor {self.__name__}>"
 
-    def __reduce__(self) -> str:
-        return str(self.__qualname__)  # pickled by name, as functions are
+    def _route_to(self, route: Callable[..., Any]) -> None:
+        """Make ``route`` the decision (the caller holds the install lock)."""
+        previous = self.func  # released only after the swap: no code runs in between
+        self.__setstate__((route, (), None, self.__dict__))
+        del previous
 
 
 _install_lock = threading.Lock()
-_router_classes: weakref.WeakSet[type] = weakref.WeakSet()
-
-
-def _as_call(route: Callable[..., Any]) -> Any:
-    """``route`` as a class's ``__call__``, called without the router as first argument."""
-    return route if isinstance(route, types.BuiltinFunctionType) else staticmethod(route)
+_routers: weakref.WeakSet[Router] = weakref.WeakSet()
 
 
 def router(name: str, decide: Callable[[], Callable[..., Any]], doc: str,
-           module: str = "kcapi_hashlib") -> Any:
+           module: str = "kcapi_hashlib") -> Router:
     """One callable whose calls go to ``decide()``'s answer under the policy in force.
 
     Args:
@@ -75,30 +81,28 @@ def router(name: str, decide: Callable[[], Callable[..., Any]], doc: str,
         doc: the docstring.
         module: the module the router is found in by name (for pickle).
     """
-    cls = type(name, (Router,), {"__slots__": (), "__module__": module})
 
     def decide_and_call(*args: Any, **kwargs: Any) -> Any:
         generation = _policy.generation
         route = decide()
         with _install_lock:
             if _policy.generation == generation:
-                cls.__call__ = _as_call(route)  # type: ignore[attr-defined]
+                made._route_to(route)
         return route(*args, **kwargs)
 
-    decider = staticmethod(decide_and_call)
-    cls._decider = cls.__call__ = decider  # type: ignore[attr-defined]
-    _router_classes.add(cls)
-    made = cls()
+    made = Router(decide_and_call)
     made.__name__ = made.__qualname__ = name
     made.__module__ = module
     made.__doc__ = doc
+    made._decider = decide_and_call
+    _routers.add(made)
     return made
 
 
 def _forget_decisions() -> None:
     with _install_lock:
-        for cls in list(_router_classes):
-            cls.__call__ = vars(cls)["_decider"]  # type: ignore[attr-defined]
+        for made in list(_routers):
+            made._route_to(made._decider)
 
 
 _policy.on_invalidate(_forget_decisions)
