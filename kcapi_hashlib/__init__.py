@@ -31,6 +31,11 @@ from _kcapi.policy import get_backend, set_backend, use_backend
 from _kcapi.transform import BackendInfo
 
 from . import _files, _routes
+
+try:
+    import _hashlib as _openssl  # what hashlib.new calls for OpenSSL's names
+except ImportError:  # a Python built without OpenSSL
+    _openssl = None
 from ._blake2 import _Blake2, blake2b, blake2s
 
 __all__ = (
@@ -108,28 +113,34 @@ def new(*args: Any, **kwargs: Any) -> Any:
         ValueError: hashlib's error for a name neither hashlib nor the kernel knows.
         KernelUnavailableError: under the ``kernel`` policy, when the kernel cannot serve it.
     """
-    if kwargs or len(args) != 1 and len(args) != 2:
+    if not kwargs and 0 < len(args) < 3:
         try:
-            name, data, kwargs = _signature_of_new(*args, **kwargs)
-        except TypeError:
-            return _hashlib.new(*args, **kwargs)  # hashlib's error for a call it refuses
-    elif len(args) == 2:
-        name, data = args
-    else:
-        name, data = args[0], _routes.MISSING
-    route = _new_routes.get(name) if name.__class__ is str else None
+            route = _new_routes.get(args[0])
+        except TypeError:  # an unhashable name
+            route = None
+        if route is not None:
+            return route(args[1]) if len(args) == 2 else route()
+    return _new(args, kwargs)
+
+
+def _new(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """new() beyond its fast path: the first use of a spelling, keywords, odd calls."""
+    try:
+        name, data, options = _signature_of_new(*args, **kwargs)
+    except TypeError:
+        return _hashlib.new(*args, **kwargs)  # hashlib's error for a call it refuses
+    if not isinstance(name, str):
+        return _hashlib.new(*args, **kwargs)  # hashlib's TypeError
+    route = _new_routes.get(name)
     if route is None:
-        if not isinstance(name, str):
-            return _hashlib.new(*args, **kwargs)  # hashlib's TypeError
         route = _new_route(name)
         if route is None:
             return _hashlib.new(*args, **kwargs)  # hashlib's ValueError: nobody knows it
         if len(_new_routes) >= _NEW_ROUTES_KEPT:
             _new_routes.clear()
         _new_routes[name] = route
-    if data is _routes.MISSING:
-        return route(**kwargs)
-    return route(data, **kwargs)
+    # hashlib.new passes the data on by position: b"" when none was given.
+    return route(b"" if data is _routes.MISSING else data, **options)
 
 
 def _new_route(name: str) -> Callable[..., Any] | None:
@@ -143,6 +154,8 @@ def _new_route(name: str) -> Callable[..., Any] | None:
     software: Callable[..., Any]
     if theirs is not None:
         software = check = functools.partial(_hashlib.new, name)
+        if _openssl is not None and _openssl_takes(name):
+            software = functools.partial(_openssl.new, name)  # what hashlib.new calls
     else:
         assert spec is not None
         check = functools.partial(_hashlib.new, "sha256")  # same arguments as any other name
@@ -154,6 +167,15 @@ def _new_route(name: str) -> Callable[..., Any] | None:
                                     no_equivalent(name))
 
     return _routes.router(name, decide, f"new({name!r}, ...)")
+
+
+def _openssl_takes(name: str) -> bool:
+    """Whether ``hashlib.new(name, ...)`` is OpenSSL's ``new(name, ...)`` (no fallback of its own)."""
+    try:
+        _openssl.new(name)
+    except (ValueError, TypeError):
+        return False
+    return True
 
 
 def _software_only_kernel_name(name: str, spec: HashSpec,

@@ -150,3 +150,37 @@ def test_a_name_the_kernel_serves_keeps_our_constructor(emulated_kernel):
     h = kcapi_hashlib.sha256(b"abc")
     assert isinstance(h, KernelHash) and kcapi_hashlib.sha256 is not hashlib.sha256
     assert kcapi_hashlib.sha256(b"abc").digest() == hashlib.sha256(b"abc").digest()
+
+
+def test_policy_changes_while_other_threads_construct(fake_kernel):
+    """A constructor in use by other threads while the policy changes keeps giving
+    correct objects (or the kernel policy's refusal), and stays the same object."""
+    import threading
+
+    fake_kernel("bind")
+    ours, errors, stop = kcapi_hashlib.sha256, [], threading.Event()
+    want = hashlib.sha256(b"abc").digest()
+
+    def construct():
+        while not stop.is_set():
+            try:
+                if ours(b"abc").digest() != want:
+                    errors.append("wrong digest")
+            except KernelUnavailableError:
+                pass
+            except Exception as exc:  # noqa: BLE001 - any other outcome is the failure
+                errors.append(repr(exc))
+
+    workers = [threading.Thread(target=construct) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    try:
+        for i in range(300):
+            kcapi_hashlib.set_backend(("auto", "kernel", "software")[i % 3])
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join()
+    assert errors == [] and kcapi_hashlib.sha256 is ours
+    kcapi_hashlib.set_backend("software")
+    assert type(ours(b"abc")) is type(hashlib.sha256()) and ours(b"abc").digest() == want
