@@ -86,18 +86,19 @@ def reference_hash(name: str) -> Any:
     return found
 
 
-def _not_writable(attr: str) -> tuple[Callable[[Any, Any], None], Callable[[Any], None]]:
-    """The setter and deleter of a read-only attribute: the reference object refuses."""
+def read_only(attr: str, source: str) -> property:
+    """The attribute ``attr``, read from ``source`` (a dotted attribute path), read-only:
+    setting or deleting it is refused by the object's ``_reference()``, as hashlib refuses it."""
 
-    def refuse_set(self: KernelHash, value: Any) -> None:
+    def refuse_set(self: Any, value: Any) -> None:
         setattr(self._reference(), attr, value)
         raise AttributeError(f"attribute '{attr}' is not writable")
 
-    def refuse_delete(self: KernelHash) -> None:
+    def refuse_delete(self: Any) -> None:
         delattr(self._reference(), attr)
         raise AttributeError(f"attribute '{attr}' is not writable")
 
-    return refuse_set, refuse_delete
+    return property(attrgetter(source), refuse_set, refuse_delete)
 
 
 _MISSING: Any = object()
@@ -122,9 +123,9 @@ class KernelHash(metaclass=ImmutableType):
                  "_name", "_digest_size", "_block_size")
 
     #: Read-only, as on hashlib's objects.
-    name = property(attrgetter("_name"), *_not_writable("name"))
-    digest_size = property(attrgetter("_digest_size"), *_not_writable("digest_size"))
-    block_size = property(attrgetter("_block_size"), *_not_writable("block_size"))
+    name = read_only("name", "_name")
+    digest_size = read_only("digest_size", "_digest_size")
+    block_size = read_only("block_size", "_block_size")
 
     def __init__(self, tfm: Transform, name: str, digest_size: int, block_size: int,
                  data: Any = None):

@@ -3,11 +3,19 @@
 ``import kcapi_hashlib as hashlib`` runs code written for ``hashlib``
 unchanged.  Each object is served by the kernel when the backend policy and
 the kernel allow it, and otherwise *is* a ``hashlib`` object (the software
-fallback).  :func:`backend_info` tells, for any object, which served it and why.
+fallback; ``blake2b``/``blake2s`` objects are our classes' holding hashlib's,
+see :mod:`._blake2`).  :func:`backend_info` tells, for any object, which
+served it and why.
 
 Policy: ``KCAPI_BACKEND=auto|kernel|software`` in the environment, or
 :func:`set_backend` / :func:`use_backend`.  Under ``kernel``, whatever the
 kernel cannot serve raises :class:`KernelUnavailableError` naming the reason.
+
+Invariants: every public attribute is one object for the life of the process
+(the constructors are :class:`._routes.Router` objects that follow the
+policy); every call takes what the running interpreter's ``hashlib`` takes,
+and a call hashlib refuses gets hashlib's own error (hashlib raises it); any
+other attribute of ``hashlib`` is hashlib's (module ``__getattr__``).
 """
 
 from __future__ import annotations
@@ -31,12 +39,12 @@ from _kcapi.policy import get_backend, set_backend, use_backend
 from _kcapi.transform import BackendInfo
 
 from . import _files, _routes
+from ._blake2 import _Blake2, blake2b, blake2s
 
 try:
     import _hashlib as _openssl  # what hashlib.new calls for OpenSSL's names
 except ImportError:  # a Python built without OpenSSL
     _openssl = None
-from ._blake2 import _Blake2, blake2b, blake2s
 
 __all__ = (
     "md5", "sha1", "sha224", "sha256", "sha384", "sha512",
@@ -296,10 +304,12 @@ def pbkdf2_hmac(*args: Any, **kwargs: Any) -> bytes:
     spec = hash_spec(hash_name) if isinstance(hash_name, str) else None
     counts = _pbkdf2_counts(hash_name, password, salt, iterations, dklen)
     if counts is None:
-        # hashlib refuses these arguments; a name only the kernel has stands
-        # in as a name hashlib has, so that the error is about the arguments.
+        # hashlib refuses these arguments and says why; for a name only the
+        # kernel has, hashlib is asked with one it has, so that the error is
+        # about the arguments.
         if spec is not None and hashlib_name(hash_name) is None:
-            hash_name = "sha256"
+            _hashlib.pbkdf2_hmac("sha256", password, salt, iterations, dklen)
+            raise TypeError(f"pbkdf2_hmac(): arguments the kernel cannot take for {hash_name}")
         return _hashlib.pbkdf2_hmac(hash_name, password, salt, iterations, dklen)
     rounds, size = counts
     if spec is None or not spec.kernel:

@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import hashlib as _hashlib
 import operator
+import threading
 from collections.abc import Callable
-from operator import attrgetter
 from typing import Any
 
 from _kcapi import policy as _policy
 from _kcapi import transform as _transform
 from _kcapi.errors import keyring_needs_kernel, no_equivalent
-from _kcapi.hash import ImmutableType, KernelHash
+from _kcapi.hash import ImmutableType, KernelHash, read_only
 from _kcapi.keyring import KeyringKey
 from _kcapi.names import BLAKE2B_KERNEL, HASHES
 
@@ -41,18 +41,6 @@ _TREE_DEFAULTS = {"fanout": 1, "depth": 1, "leaf_size": 0, "node_offset": 0,
 _BLOCK_SIZE = HASHES["blake2b"].block_size
 
 
-def _not_writable(attr: str) -> tuple[Callable[[Any, Any], None], Callable[[Any], None]]:
-    def refuse_set(self: _Blake2, value: Any) -> None:
-        setattr(self._theirs(), attr, value)  # raises hashlib's AttributeError
-        raise AttributeError(f"attribute '{attr}' is not writable")
-
-    def refuse_delete(self: _Blake2) -> None:
-        delattr(self._theirs(), attr)
-        raise AttributeError(f"attribute '{attr}' is not writable")
-
-    return refuse_set, refuse_delete
-
-
 class _Blake2(metaclass=ImmutableType):
     """What blake2b and blake2s objects share: the engine in ``_h``."""
 
@@ -66,38 +54,42 @@ class _Blake2(metaclass=ImmutableType):
                             "is not an acceptable base type")
         super().__init_subclass__(**kwargs)
 
-    name = property(attrgetter("_h.name"), *_not_writable("name"))
-    digest_size = property(attrgetter("_h.digest_size"), *_not_writable("digest_size"))
-    block_size = property(attrgetter("_h.block_size"), *_not_writable("block_size"))
+    name = read_only("name", "_h.name")
+    digest_size = read_only("digest_size", "_h.digest_size")
+    block_size = read_only("block_size", "_h.block_size")
+
+    def _reference(self) -> Any:
+        """A fresh hashlib object of this type, for its errors."""
+        return self._theirs()
 
     def update(self, data: Any = MISSING, /, *args: Any, **kwargs: Any) -> None:
         """Hash the bytes of ``data``."""
         if args or kwargs or data is MISSING:
-            self._theirs().update(*(() if data is MISSING else (data,)), *args, **kwargs)
+            self._reference().update(*(() if data is MISSING else (data,)), *args, **kwargs)
         self._h.update(data)
 
     def digest(self, *args: Any, **kwargs: Any) -> bytes:
         """The digest of the data so far."""
         if args or kwargs:
-            self._theirs().digest(*args, **kwargs)
+            self._reference().digest(*args, **kwargs)
         return self._h.digest()  # type: ignore[no-any-return]
 
     def hexdigest(self, *args: Any, **kwargs: Any) -> str:
         """:meth:`digest` as hexadecimal digits."""
         if args or kwargs:
-            self._theirs().hexdigest(*args, **kwargs)
+            self._reference().hexdigest(*args, **kwargs)
         return self._h.hexdigest()  # type: ignore[no-any-return]
 
     def copy(self, *args: Any, **kwargs: Any) -> Any:
         """An independent copy, of the same class."""
         if args or kwargs:
-            self._theirs().copy(*args, **kwargs)
+            self._reference().copy(*args, **kwargs)
         other = object.__new__(type(self))
         other._h = self._h.copy()
         return other
 
     def __reduce_ex__(self, protocol: Any) -> Any:
-        return self._theirs().__reduce_ex__(protocol)  # raises: hash objects do not pickle
+        return self._reference().__reduce_ex__(protocol)  # raises: hash objects do not pickle
 
     def __repr__(self) -> str:
         kind = type(self)
@@ -108,20 +100,23 @@ class _Blake2(metaclass=ImmutableType):
 
 #: Whether the policy in force is ``software`` (``None``: not known since it last changed).
 _software_policy: bool | None = None
+_policy_lock = threading.Lock()
 
 
 def _policy_is_software() -> bool:
     global _software_policy
     generation = _policy.generation
     software = _policy.get_backend() == _policy.SOFTWARE
-    if _policy.generation == generation:
-        _software_policy = software
+    with _policy_lock:
+        if _policy.generation == generation:
+            _software_policy = software
     return software
 
 
 def _forget_policy() -> None:
     global _software_policy
-    _software_policy = None
+    with _policy_lock:
+        _software_policy = None
 
 
 _policy.on_invalidate(_forget_policy)
