@@ -102,6 +102,9 @@ def read_only(attr: str, source: str) -> property:
 
 
 _MISSING: Any = object()
+#: SHA-3's capacity in bits (twice the digest size), by hashlib name.
+_SHA3_CAPACITY = {"sha3_224": 448, "sha3_256": 512, "sha3_384": 768, "sha3_512": 1024}
+_SHA3_ATTRIBUTES = ("_capacity_bits", "_rate_bits", "_suffix")
 
 
 class ImmutableType(type):
@@ -126,6 +129,13 @@ class KernelHash(metaclass=ImmutableType):
     name = read_only("name", "_name")
     digest_size = read_only("digest_size", "_digest_size")
     block_size = read_only("block_size", "_block_size")
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> KernelHash:
+        tfm = args[0] if args else kwargs.get("tfm")
+        if cls is KernelHash and not isinstance(tfm, Transform):
+            # Made by this library only (hashlib's HASH cannot be instantiated either).
+            raise TypeError(f"cannot create '{cls.__module__}.{cls.__qualname__}' instances")
+        return object.__new__(cls)
 
     def __init__(self, tfm: Transform, name: str, digest_size: int, block_size: int,
                  data: Any = None):
@@ -217,6 +227,16 @@ class KernelHash(metaclass=ImmutableType):
     def _reference(self) -> Any:
         """A hashlib object of this kind (see :func:`reference_hash`), for its errors."""
         return reference_hash(self._name)
+
+    def __getattr__(self, attr: str) -> Any:
+        # Called only for attributes not found: SHA-3's sponge parameters, which
+        # the software SHA-3 objects show (capacity, rate in bits; domain suffix).
+        if attr in _SHA3_ATTRIBUTES and self._name in _SHA3_CAPACITY:
+            capacity = _SHA3_CAPACITY[self._name]
+            return {"_capacity_bits": capacity, "_rate_bits": 1600 - capacity,
+                    "_suffix": b"\x06"}[attr]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {attr!r}",
+                             name=attr, obj=self)
 
     def __del__(self) -> None:
         op = getattr(self, "_op", None)

@@ -454,3 +454,37 @@ def test_algorithms_available_is_one_set(policy):
     assert first == hashlib.algorithms_available
     kcapi_hashlib.set_backend(policy)
     assert kcapi_hashlib.algorithms_available is first
+
+
+@pytest.mark.parametrize("name", NAMED)
+def test_object_types_are_instantiable_as_hashlibs_are(policy, name):
+    """hashlib's HASH types cannot be instantiated, its blake2 and SHA-3 types can."""
+    try:
+        ours = kcapi_hashlib.new(name)
+    except kcapi_hashlib.KernelUnavailableError:
+        assert policy == "kernel" and not kernel_for(name)
+        return
+    ref = outcome(lambda: type(hashlib.new(name))())
+    got = outcome(lambda: type(ours)())
+    if isinstance(ref, Raised):
+        assert isinstance(got, Raised) and got.kind is ref.kind and "cannot create" in got.message
+    else:
+        assert isinstance(got, Returned)
+    with pytest.raises(TypeError, match="immutable type"):
+        type(ours).value = False
+
+
+@pytest.mark.parametrize("name", ["sha3_224", "sha3_256", "sha3_384", "sha3_512"])
+def test_kernel_sha3_objects_show_the_sponge_parameters(policy, name):
+    _sha3 = pytest.importorskip("_sha3")
+    try:
+        ours = kcapi_hashlib.new(name)
+    except kcapi_hashlib.KernelUnavailableError:
+        assert policy == "kernel" and not kernel_for(name)
+        return
+    if kcapi_hashlib.backend_info(ours).backend == "software":
+        assert type(ours) is type(hashlib.new(name))  # hashlib's own object, as it is
+        return
+    ref = getattr(_sha3, name)()  # a kernel object is no OpenSSL HASH: it shows them
+    for attr in ("_capacity_bits", "_rate_bits", "_suffix"):
+        assert getattr(ours, attr) == getattr(ref, attr)
