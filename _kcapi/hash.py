@@ -14,19 +14,32 @@ Cost model (system calls), the reason for the design:
 
 Invariant: ``_op`` is not ``None`` exactly when the kernel holds pending
 (``MSG_MORE``) state for this object; such a socket is never pooled.
+
+Misuse is refused exactly as by ``hashlib``'s objects (``_hashlib.HASH``): a
+wrong call (``update(data=...)``, ``digest(1)``), a buffer hashlib refuses and
+setting ``name``/``digest_size``/``block_size`` are handed to a hashlib object
+of the same algorithm (:meth:`KernelHash._reference`), which raises its own
+error; nothing of this object changes.
 """
 
 from __future__ import annotations
 
 import errno
+import hashlib as _hashlib  # at import time: the standard library's, whatever replaces it later
 import hmac as _std_hmac
 import threading
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 from . import _syscalls, forksafe
 from ._constants import MSG_MORE, SPLICE_F_MORE
 from .transform import BackendInfo, Transform
+
+try:
+    import _hashlib as _openssl  # OpenSSL's objects, as hashlib.new gives them
+except ImportError:  # a Python built without OpenSSL
+    _openssl = None
 
 #: Bytes held in user space before the object takes an op socket of its own.
 HOLD_LIMIT = 16 * 1024
@@ -39,7 +52,7 @@ _NO_TWIN = -1
 
 
 def as_view(data: Any) -> memoryview:
-    """A byte view of ``data``, raising ``TypeError`` with ``hashlib``'s messages."""
+    """A flat byte view of ``data``, refusing what ``hashlib`` refuses with its errors."""
     if isinstance(data, str):
         raise TypeError("Strings must be encoded before hashing")
     try:
@@ -47,8 +60,52 @@ def as_view(data: Any) -> memoryview:
     except TypeError:
         raise TypeError("object supporting the buffer API required") from None
     if not view.c_contiguous:
-        raise BufferError("memoryview: underlying buffer is not C-contiguous")
+        # hashlib asks for a simple buffer: the exporter's own error says why not.
+        reference_hash("sha256").update(data)
+        return memoryview(view.tobytes())  # (an exporter that does give one)
     return view.cast("B") if view.format != "B" or view.ndim != 1 else view
+
+
+_references: dict[str, Any] = {}
+
+
+def reference_hash(name: str) -> Any:
+    """An empty hashlib object like the one ``hashlib.new(name)`` gives (OpenSSL's
+    ``HASH`` where OpenSSL has it), kept only to raise hashlib's own errors."""
+    found = _references.get(name)
+    if found is None:
+        try:
+            if _openssl is None:
+                raise ValueError(name)
+            found = _openssl.new(name, usedforsecurity=False)
+        except (ValueError, TypeError):
+            try:
+                found = _hashlib.new(name, usedforsecurity=False)
+            except (ValueError, TypeError):
+                found = reference_hash("sha256")  # an algorithm hashlib lacks: its kind of object
+        _references[name] = found
+    return found
+
+
+def read_only(attr: str, source: str) -> property:
+    """The attribute ``attr``, read from ``source`` (a dotted attribute path), read-only:
+    setting or deleting it is refused by the object's ``_reference()``, as hashlib refuses it."""
+
+    def refuse_set(self: Any, value: Any) -> None:
+        setattr(self._reference(), attr, value)
+        raise AttributeError(f"attribute '{attr}' is not writable")
+
+    def refuse_delete(self: Any) -> None:
+        delattr(self._reference(), attr)
+        raise AttributeError(f"attribute '{attr}' is not writable")
+
+    return property(attrgetter(source), refuse_set, refuse_delete)
+
+
+_MISSING: Any = object()
+#: SHA-3's capacity in bits (twice the digest size), by hashlib name.
+_SHA3_CAPACITY = {"sha3_224": 448, "sha3_256": 512, "sha3_384": 768, "sha3_512": 1024}
+_SHA3_ATTRIBUTES = ("_capacity_bits", "_rate_bits", "_suffix")
 
 
 def kernel_hash_of(obj: Any) -> KernelHash | None:
@@ -63,11 +120,35 @@ def kernel_hash_of(obj: Any) -> KernelHash | None:
     return inner if isinstance(inner, KernelHash) else None
 
 
-class KernelHash:
+class ImmutableType(type):
+    """The type of classes that refuse attribute changes, as hashlib's C types do."""
+
+    def __setattr__(cls, name: str, value: Any) -> None:
+        raise TypeError(f"cannot set {name!r} attribute of immutable type "
+                        f"'{cls.__module__}.{cls.__qualname__}'")
+
+    def __delattr__(cls, name: str) -> None:
+        raise TypeError(f"cannot set {name!r} attribute of immutable type "
+                        f"'{cls.__module__}.{cls.__qualname__}'")
+
+
+class KernelHash(metaclass=ImmutableType):
     """A hash whose state lives in the kernel; the API of a ``hashlib`` object."""
 
     __slots__ = ("_tfm", "_op", "_buf", "_lock", "_digest", "_twin", "_failed", "__weakref__",
-                 "name", "digest_size", "block_size")
+                 "_name", "_digest_size", "_block_size")
+
+    #: Read-only, as on hashlib's objects.
+    name = read_only("name", "_name")
+    digest_size = read_only("digest_size", "_digest_size")
+    block_size = read_only("block_size", "_block_size")
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> KernelHash:
+        tfm = args[0] if args else kwargs.get("tfm")
+        if cls is KernelHash and not isinstance(tfm, Transform):
+            # Made by this library only (hashlib's HASH cannot be instantiated either).
+            raise TypeError(f"cannot create '{cls.__module__}.{cls.__qualname__}' instances")
+        return object.__new__(cls)
 
     def __init__(self, tfm: Transform, name: str, digest_size: int, block_size: int,
                  data: Any = None):
@@ -78,9 +159,9 @@ class KernelHash:
         self._digest: bytes | None = None
         self._twin: int | None = None  # the state's clone while a fork is under way
         self._failed = False
-        self.name = name
-        self.digest_size = digest_size
-        self.block_size = block_size
+        self._name = name
+        self._digest_size = digest_size
+        self._block_size = block_size
         if data is not None:
             # No other thread can see the object yet: no lock (CPython 3.11 reads
             # the clock on every lock acquire, a syscall where there is no vDSO).
@@ -92,8 +173,10 @@ class KernelHash:
 
     # -- hashlib API -------------------------------------------------------
 
-    def update(self, data: Any) -> None:
+    def update(self, data: Any = _MISSING, /, *args: Any, **kwargs: Any) -> None:
         """Hash the bytes of ``data`` (any C-contiguous buffer)."""
+        if args or kwargs or data is _MISSING:
+            self._reference().update(*(() if data is _MISSING else (data,)), *args, **kwargs)
         view = as_view(data)
         with self._lock:
             self._check()
@@ -103,20 +186,26 @@ class KernelHash:
             else:
                 self._send(view)
 
-    def digest(self) -> bytes:
+    def digest(self, *args: Any, **kwargs: Any) -> bytes:
         """The digest of the data so far; the object stays usable."""
+        if args or kwargs:
+            self._reference().digest(*args, **kwargs)
         with self._lock:
             self._check()
             if self._digest is None:
                 self._digest = self._final()
             return self._digest
 
-    def hexdigest(self) -> str:
+    def hexdigest(self, *args: Any, **kwargs: Any) -> str:
         """:meth:`digest` as a string of hexadecimal digits."""
+        if args or kwargs:
+            self._reference().hexdigest(*args, **kwargs)
         return self.digest().hex()
 
-    def copy(self) -> KernelHash:
+    def copy(self, *args: Any, **kwargs: Any) -> KernelHash:
         """An independent copy: ``accept()`` clones the kernel state."""
+        if args or kwargs:
+            self._reference().copy(*args, **kwargs)
         with self._lock:
             self._check()
             other = object.__new__(type(self))
@@ -130,9 +219,9 @@ class KernelHash:
             other._digest = self._digest
             other._twin = None
             other._failed = False
-            other.name = self.name
-            other.digest_size = self.digest_size
-            other.block_size = self.block_size
+            other._name = self._name
+            other._digest_size = self._digest_size
+            other._block_size = self._block_size
             return other
 
     # -- kcapi extras ------------------------------------------------------
@@ -143,10 +232,24 @@ class KernelHash:
         return self._tfm.info()
 
     def __repr__(self) -> str:
-        return f"<{self.name} kernel HASH object ({self._tfm.name}) @ {hex(id(self))}>"
+        return f"<{self._name} kernel HASH object ({self._tfm.name}) @ {hex(id(self))}>"
 
-    def __reduce__(self) -> Any:
-        raise TypeError(f"cannot pickle {type(self).__name__!r} object")
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        return self._reference().__reduce_ex__(protocol)  # raises: hash objects do not pickle
+
+    def _reference(self) -> Any:
+        """A hashlib object of this kind (see :func:`reference_hash`), for its errors."""
+        return reference_hash(self._name)
+
+    def __getattr__(self, attr: str) -> Any:
+        # Called only for attributes not found: SHA-3's sponge parameters, which
+        # the software SHA-3 objects show (capacity, rate in bits; domain suffix).
+        if attr in _SHA3_ATTRIBUTES and self._name in _SHA3_CAPACITY:
+            capacity = _SHA3_CAPACITY[self._name]
+            return {"_capacity_bits": capacity, "_rate_bits": 1600 - capacity,
+                    "_suffix": b"\x06"}[attr]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {attr!r}",
+                             name=attr, obj=self)
 
     def __del__(self) -> None:
         op = getattr(self, "_op", None)
@@ -216,10 +319,10 @@ class KernelHash:
             if self._buf:
                 kernel.send_fd(op, [self._buf], 0)
             # A read finalizes pending state (an empty message on a fresh socket).
-            out = kernel.read_fd(op, self.digest_size)
-            if len(out) != self.digest_size:
+            out = kernel.read_fd(op, self._digest_size)
+            if len(out) != self._digest_size:
                 raise OSError(errno.EIO, f"the kernel returned {len(out)} of "
-                              f"{self.digest_size} digest bytes")
+                              f"{self._digest_size} digest bytes")
         except BaseException:
             tfm.discard_fd(op)
             raise
@@ -237,7 +340,7 @@ class KernelHash:
 
     def _check(self) -> None:
         if self._failed:
-            raise OSError(errno.EIO, f"this {self.name} object lost its kernel state "
+            raise OSError(errno.EIO, f"this {self._name} object lost its kernel state "
                           "in an earlier error and cannot be used")
 
     def _splice_file(self, fd: int, offset: int,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib as _hashlib  # at import time: the standard library's, whatever replaces it later
 from dataclasses import dataclass
 
 
@@ -61,22 +63,44 @@ _TABLE = [
 
 HASHES: dict[str, HashSpec] = {s.name: s for s in _TABLE}
 
-#: Other spellings accepted by ``new()``: the kernel's own names and OpenSSL-style ones.
+#: Our own spellings beyond hashlib's (exact, case-sensitive): the kernel's names.
 HASH_ALIASES: dict[str, str] = {
     **{s.kernel: s.name for s in _TABLE if s.kernel and s.kernel != s.name},
-    "sha3-224": "sha3_224", "sha3-256": "sha3_256", "sha3-384": "sha3_384",
-    "sha3-512": "sha3_512", "rmd160": "ripemd160", "wp512": "whirlpool",
     "blake2b512": "blake2b", "blake2s256": "blake2s",
 }
 
 #: blake2b digest sizes the kernel has, and the kernel name of each.
 BLAKE2B_KERNEL = {20: "blake2b-160", 32: "blake2b-256", 48: "blake2b-384", 64: "blake2b-512"}
 
+#: How many spellings hashlib has been asked about are remembered.
+_SPELLINGS_KEPT = 256
+
 
 def hash_spec(name: str) -> HashSpec | None:
-    """Look up a hash by any accepted spelling (case-insensitive); ``None`` if unknown."""
-    key = name.lower()
-    return HASHES.get(key) or HASHES.get(HASH_ALIASES.get(key, ""))
+    """Look up a hash by any spelling ``hashlib.new`` or the kernel accepts; ``None`` if unknown.
+
+    Python names and the kernel's names match exactly.  Any other spelling
+    (``'SHA256'``, ``'sha-256'``, ``'SHA2-256'``, ``'ssl3-md5'``, an OID ...) means
+    what it means to this interpreter's ``hashlib``: the hash whose objects
+    ``hashlib.new(name)`` names, so a spelling hashlib refuses is unknown here too.
+    """
+    spec = HASHES.get(name)
+    if spec is None:
+        spec = HASHES.get(HASH_ALIASES.get(name, "")) or HASHES.get(hashlib_name(name) or "")
+    return spec
+
+
+@functools.lru_cache(maxsize=_SPELLINGS_KEPT)
+def hashlib_name(spelling: str) -> str | None:
+    """The ``name`` of ``hashlib.new(spelling)``'s objects, or ``None`` if hashlib refuses it.
+
+    hashlib (OpenSSL's EVP names: case-insensitive, with aliases and OIDs) is
+    the authority on its own spellings; an empty object is made to ask it.
+    """
+    try:
+        return str(_hashlib.new(spelling, usedforsecurity=False).name)
+    except (ValueError, TypeError):
+        return None
 
 
 def hmac_kernel_name(spec: HashSpec) -> str:

@@ -3,33 +3,48 @@
 ``import kcapi_hashlib as hashlib`` runs code written for ``hashlib``
 unchanged.  Each object is served by the kernel when the backend policy and
 the kernel allow it, and otherwise *is* a ``hashlib`` object (the software
-fallback).  :func:`backend_info` tells, for any object, which served it and why.
+fallback; ``blake2b``/``blake2s`` objects are our classes' holding hashlib's,
+see :mod:`._blake2`).  :func:`backend_info` tells, for any object, which
+served it and why.
 
 Policy: ``KCAPI_BACKEND=auto|kernel|software`` in the environment, or
 :func:`set_backend` / :func:`use_backend`.  Under ``kernel``, whatever the
 kernel cannot serve raises :class:`KernelUnavailableError` naming the reason.
+
+Invariants: every public attribute is one object for the life of the process
+(the constructors are :class:`._routes.Router` objects that follow the
+policy); every call takes what the running interpreter's ``hashlib`` takes,
+and a call hashlib refuses gets hashlib's own error (hashlib raises it); any
+other attribute of ``hashlib`` is hashlib's (module ``__getattr__``).
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib as _hashlib
-import io
 import operator
-import os
-import stat
-import threading
+import sys
+import types
 from collections.abc import Callable
 from typing import Any
 
 from _kcapi import policy as _policy
 from _kcapi import transform as _transform
-from _kcapi.errors import KernelUnavailableError, keyring_needs_kernel, no_equivalent
-from _kcapi.hash import KernelHash, as_view, kernel_hash_of
+from _kcapi.errors import KernelUnavailableError, no_equivalent
+from _kcapi.hash import kernel_hash_of
 from _kcapi.keyring import KeyringKey
-from _kcapi.names import BLAKE2B_KERNEL, HASHES, HashSpec, hash_spec, hmac_kernel_name
+from _kcapi.names import (BLAKE2B_KERNEL, HASHES, HashSpec, hash_spec, hashlib_name,
+                          hmac_kernel_name)
 from _kcapi.policy import get_backend, set_backend, use_backend
 from _kcapi.transform import BackendInfo
+
+from . import _files, _routes
+from ._blake2 import _Blake2, blake2b, blake2s
+
+try:
+    import _hashlib as _openssl  # what hashlib.new calls for OpenSSL's names
+except ImportError:  # a Python built without OpenSSL
+    _openssl = None
 
 __all__ = (
     "md5", "sha1", "sha224", "sha256", "sha384", "sha512",
@@ -43,253 +58,188 @@ __all__ = (
 
 algorithms_guaranteed: frozenset[str] = _hashlib.algorithms_guaranteed
 
-_HASH = "hash"
-_UNSUPPORTED_DIGESTMOD: type[ValueError] = getattr(
-    __import__("_hashlib"), "UnsupportedDigestmodError", ValueError)
-
-# Every constructor (ours and hashlib's) -> the hashlib name it makes; hmac uses this.
+#: Every constructor (ours and hashlib's) -> the hashlib name it makes; hmac uses this.
 CONSTRUCTOR_NAMES: dict[Callable[..., Any], str] = {}
 
 
-def _software_maker(spec: HashSpec) -> Callable[..., Any]:
-    """hashlib's constructor for ``spec``; for a name hashlib lacks, one that explains why."""
-    if spec.name in _hashlib.algorithms_guaranteed:
-        return getattr(_hashlib, spec.name)  # type: ignore[no-any-return]
-    if spec.kernel in BLAKE2B_KERNEL.values():  # blake2b_256 & co: blake2b with that size
-        return functools.partial(_hashlib.blake2b, digest_size=spec.digest_size)
-    if spec.name in _lower_available():
-        return functools.partial(_hashlib.new, spec.name)
+# -- the named constructors ----------------------------------------------------
 
-    def unavailable(data: Any = _NO_DATA, **kwargs: Any) -> Any:
-        found = (_transform._lookup(_HASH, spec.kernel)
-                 if spec.kernel and get_backend() != _policy.SOFTWARE else None)
-        if isinstance(found, KernelUnavailableError):
-            raise found.fresh()
-        return _hashlib.new(spec.name, data, **kwargs)  # hashlib's own ValueError
+def _named(name: str) -> Any:
+    """The router ``kcapi_hashlib.<name>``: hashlib's ``<name>``, served by the kernel."""
+    spec = HASHES[name]
+    theirs = getattr(_hashlib, name)
+
+    def decide() -> Callable[..., Any]:
+        return _routes.kernel_route(spec, name, theirs, theirs, no_equivalent(name))
+
+    made = _routes.router(name, decide, f"Return a new {name} hash object, as hashlib.{name}, "
+                          f"served by the kernel's '{spec.kernel or 'software'}' where the "
+                          "policy allows.")
+    CONSTRUCTOR_NAMES[made] = CONSTRUCTOR_NAMES[theirs] = name
+    return made
+
+
+md5 = _named("md5")
+sha1 = _named("sha1")
+sha224 = _named("sha224")
+sha256 = _named("sha256")
+sha384 = _named("sha384")
+sha512 = _named("sha512")
+sha3_224 = _named("sha3_224")
+sha3_256 = _named("sha3_256")
+sha3_384 = _named("sha3_384")
+sha3_512 = _named("sha3_512")
+shake_128 = _named("shake_128")
+shake_256 = _named("shake_256")
+for _cls in (blake2b, blake2s):
+    CONSTRUCTOR_NAMES[_cls] = CONSTRUCTOR_NAMES[getattr(_hashlib, _cls.__name__)] = _cls.__name__
+
+
+# -- new() -----------------------------------------------------------------------
+
+#: Spellings new() has routes for (bounded: spellings are user input).
+_new_routes: dict[str, Callable[..., Any]] = {}
+_NEW_ROUTES_KEPT = 512
+
+
+def _signature_of_new(name: Any, data: Any = _routes.MISSING, **kwargs: Any) -> Any:
+    return name, data, kwargs
+
+
+def new(*args: Any, **kwargs: Any) -> Any:
+    """Return a new hash object for the algorithm ``name``, as ``hashlib.new(name, data=b'', **kwargs)``.
+
+    Every spelling hashlib accepts means what it means to hashlib (``'SHA256'``,
+    ``'sha-256'``, ``'SHA2-256'``, ``'ssl3-md5'``, OIDs ...): the kernel serves
+    it where it has that hash, and the object's ``name`` is hashlib's.  Also
+    accepted: the kernel's names and the hashes only the kernel has
+    (``ripemd160``/``rmd160``, ``whirlpool``/``wp512``, ``wp256``, ``wp384``,
+    ``streebog256``, ``streebog512``, ``sm3``, ``md4``, ``blake2b_160`` ...
+    ``blake2b_384``, ``xxhash64``, ``crc32c``).
+
+    Raises:
+        ValueError: hashlib's error for a name neither hashlib nor the kernel knows.
+        KernelUnavailableError: under the ``kernel`` policy, when the kernel cannot serve it.
+    """
+    if not kwargs and 0 < len(args) < 3:
+        try:
+            route = _new_routes.get(args[0])
+        except TypeError:  # an unhashable name
+            route = None
+        if route is not None:
+            return route(args[1]) if len(args) == 2 else route()
+    return _new(args, kwargs)
+
+
+def _new(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """new() beyond its fast path: the first use of a spelling, keywords, odd calls."""
+    try:
+        name, data, options = _signature_of_new(*args, **kwargs)
+    except TypeError:
+        return _hashlib.new(*args, **kwargs)  # hashlib's error for a call it refuses
+    if not isinstance(name, str):
+        return _hashlib.new(*args, **kwargs)  # hashlib's TypeError
+    route = _new_routes.get(name)
+    if route is None:
+        route = _new_route(name)
+        if route is None:
+            return _hashlib.new(*args, **kwargs)  # hashlib's ValueError: nobody knows it
+        if len(_new_routes) >= _NEW_ROUTES_KEPT:
+            _new_routes.clear()
+        _new_routes[name] = route
+    # hashlib.new passes the data on by position: b"" when none was given.
+    return route(b"" if data is _routes.MISSING else data, **options)
+
+
+def _new_route(name: str) -> Callable[..., Any] | None:
+    """What ``new(name, ...)`` calls; ``None`` for a name neither hashlib nor the kernel knows."""
+    if name in ("blake2b", "blake2s"):  # hashlib.new gives its blake2 types these exactly
+        return blake2b if name == "blake2b" else blake2s
+    spec = hash_spec(name)
+    theirs = hashlib_name(name)
+    if spec is None and theirs is None:
+        return None
+    software: Callable[..., Any]
+    if theirs is not None:
+        software = check = functools.partial(_hashlib.new, name)
+        if _openssl is not None and _openssl_takes(name):
+            software = functools.partial(_openssl.new, name)  # what hashlib.new calls
+    else:
+        assert spec is not None
+        check = functools.partial(_hashlib.new, "sha256")  # same arguments as any other name
+        software = _software_only_kernel_name(name, spec, check)
+    served = spec if spec is not None else HashSpec(theirs or name, "", 0, 0)
+
+    def decide() -> Callable[..., Any]:
+        return _routes.kernel_route(served, theirs or served.name, check, software,
+                                    no_equivalent(name))
+
+    return _routes.router(name, decide, f"new({name!r}, ...)")
+
+
+def _openssl_takes(name: str) -> bool:
+    """Whether ``hashlib.new(name, ...)`` is OpenSSL's ``new(name, ...)`` (no fallback of its own)."""
+    try:
+        _openssl.new(name)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+def _software_only_kernel_name(name: str, spec: HashSpec,
+                               check: Callable[..., Any]) -> Callable[..., Any]:
+    """What serves ``name``, which only the kernel knows, when the kernel does not."""
+    if spec.kernel in BLAKE2B_KERNEL.values():  # blake2b_256 & co: blake2b with that size
+        return functools.partial(blake2b, digest_size=spec.digest_size)
+
+    def unavailable(*args: Any, **kwargs: Any) -> Any:
+        _routes.checked_data(check, args, kwargs)
+        if spec.kernel and get_backend() != _policy.SOFTWARE:
+            found = _transform._lookup(_routes.HASH, spec.kernel)
+            if isinstance(found, KernelUnavailableError):
+                raise found.fresh()
+        return _hashlib.new(name)  # hashlib's own ValueError
 
     return unavailable
 
 
-def _route(spec: HashSpec) -> Any:
-    """The current routing decision for ``spec``: a Transform, or a software constructor.
-
-    Raises:
-        KernelUnavailableError: under the ``kernel`` policy, when the kernel cannot serve.
-    """
-    if not spec.kernel:
-        if get_backend() == _policy.KERNEL:
-            raise no_equivalent(spec.name)
-        return _software_maker(spec)
-    tfm = _transform.kernel_or_none(_HASH, spec.kernel)
-    return _software_maker(spec) if tfm is None else tfm
-
-
-def _string_alias(data: Any, string: Any) -> Any:
-    if string is None:
-        return data
-    if data is not _NO_DATA:
-        raise TypeError("'data' and 'string' are mutually exclusive and support for "
-                        "'string' keyword parameter is slated for removal in a future version.")
-    return string
-
-
-_NO_DATA: Any = b""
-
-
-def _make(spec: HashSpec) -> Callable[..., Any]:
-    # The routing decision is cached under the policy generation, so that the
-    # software fallback costs one comparison more than calling hashlib itself.
-    cached: list[Any] = [-1, None]
-
-    def constructor(data: Any = _NO_DATA, *, usedforsecurity: bool = True, string: Any = None) -> Any:
-        if string is not None:
-            data = _string_alias(data, string)
-        if cached[0] != _policy.generation:
-            generation = _policy.generation
-            try:
-                route = _route(spec)
-            except KernelUnavailableError:
-                if data is not _NO_DATA:
-                    as_view(data)  # a str or non-buffer gets hashlib's TypeError first
-                raise
-            cached[:] = [generation, route]
-            if route is getattr(_hashlib, spec.name, None):
-                _step_aside(spec.name, constructor, route, generation)
-        route = cached[1]
-        if route.__class__ is _transform.Transform:
-            return KernelHash(route, spec.name, spec.digest_size, spec.block_size,
-                              None if data is _NO_DATA else data)
-        if usedforsecurity:
-            return route(data)
-        return route(data, usedforsecurity=False)
-
-    constructor.__name__ = constructor.__qualname__ = spec.name
-    constructor.__doc__ = (f"Return a new {spec.name} hash object, served by the kernel's "
-                           f"'{spec.kernel or 'software'}' where the policy allows.")
-    CONSTRUCTOR_NAMES[constructor] = spec.name
-    if hasattr(_hashlib, spec.name):
-        CONSTRUCTOR_NAMES[getattr(_hashlib, spec.name)] = spec.name
-    return constructor
-
-
-# Software serving a name means hashlib's own constructor does: the module's
-# attribute then *is* it (so ``kcapi_hashlib.sha256(data)`` costs what
-# ``hashlib.sha256(data)`` does), until the policy or a probe changes.
-_OURS: dict[str, Callable[..., Any]] = {}
-_aside_lock = threading.Lock()
-
-
-def _step_aside(name: str, ours: Callable[..., Any], theirs: Callable[..., Any],
-                generation: int) -> None:
-    """Bind the module attribute ``name`` to hashlib's constructor (decided under ``generation``)."""
-    with _aside_lock:
-        if _policy.generation == generation and globals().get(name) is ours:
-            _OURS[name] = ours
-            globals()[name] = theirs
-
-
-def _step_back() -> None:
-    """Put our routing constructors back (the decision may differ now)."""
-    with _aside_lock:
-        for name, ours in _OURS.items():
-            globals()[name] = ours
-        _OURS.clear()
-
-
-_policy.on_invalidate(_step_back)
-
-md5 = _make(HASHES["md5"])
-sha1 = _make(HASHES["sha1"])
-sha224 = _make(HASHES["sha224"])
-sha256 = _make(HASHES["sha256"])
-sha384 = _make(HASHES["sha384"])
-sha512 = _make(HASHES["sha512"])
-sha3_224 = _make(HASHES["sha3_224"])
-sha3_256 = _make(HASHES["sha3_256"])
-sha3_384 = _make(HASHES["sha3_384"])
-sha3_512 = _make(HASHES["sha3_512"])
-shake_128 = _make(HASHES["shake_128"])
-shake_256 = _make(HASHES["shake_256"])
-blake2s = _make(HASHES["blake2s"])
-
-_BLAKE2B_SPEC = HASHES["blake2b"]
-
-
-def blake2b(data: Any = _NO_DATA, *, digest_size: int = 64, key: Any = b"", salt: Any = b"",
-            person: Any = b"", fanout: int = 1, depth: int = 1, leaf_size: int = 0,
-            node_offset: int = 0, node_depth: int = 0, inner_size: int = 0,
-            last_node: bool = False, usedforsecurity: bool = True, string: Any = None) -> Any:
-    """Return a new BLAKE2b hash object (``hashlib.blake2b``'s parameters).
-
-    The kernel serves digest sizes 20, 32, 48 and 64 with an optional key;
-    salt, person and tree parameters are software only.
-    """
-    data = _string_alias(data, string)
-    kernel_name = None
-    in_keyring = isinstance(key, KeyringKey)
-    if (type(digest_size) is int
-            and (in_keyring or isinstance(key, (bytes, bytearray, memoryview)) and len(key) <= 64)
-            and not salt and not person and fanout == 1 and depth == 1
-            and leaf_size == 0 and node_offset == 0 and node_depth == 0 and inner_size == 0
-            and not last_node):
-        kernel_name = BLAKE2B_KERNEL.get(digest_size)
-    if kernel_name is None and in_keyring:
-        raise keyring_needs_kernel(key, "blake2b", "the kernel's blake2b takes no salt, person "
-                                   "or tree parameters, and digest_size 20, 32, 48 or 64 only")
-    if kernel_name is None:
-        if get_backend() == _policy.KERNEL:
-            # Invalid parameters get hashlib's own error first.
-            _hashlib.blake2b(digest_size=digest_size, key=key, salt=salt, person=person,
-                             fanout=fanout, depth=depth, leaf_size=leaf_size,
-                             node_offset=node_offset, node_depth=node_depth,
-                             inner_size=inner_size, last_node=last_node)
-            if data is not _NO_DATA:
-                as_view(data)
-            raise no_equivalent("blake2b", "the kernel's blake2b takes no salt, person or "
-                                "tree parameters, and digest_size 20, 32, 48 or 64 only")
-        tfm = None
-    else:
-        tfm = _transform.kernel_or_none(
-            _HASH, kernel_name, key if in_keyring else (bytes(key) if len(key) else None))
-    if tfm is None:
-        return _hashlib.blake2b(data, digest_size=digest_size, key=key, salt=salt,
-                                person=person, fanout=fanout, depth=depth,
-                                leaf_size=leaf_size, node_offset=node_offset,
-                                node_depth=node_depth, inner_size=inner_size,
-                                last_node=last_node, usedforsecurity=usedforsecurity)
-    return KernelHash(tfm, "blake2b", digest_size, _BLAKE2B_SPEC.block_size,
-                      None if data is _NO_DATA else data)
-
-
-for _attr in ("SALT_SIZE", "PERSON_SIZE", "MAX_KEY_SIZE", "MAX_DIGEST_SIZE"):
-    setattr(blake2b, _attr, getattr(_hashlib.blake2b, _attr))
-    setattr(blake2s, _attr, getattr(_hashlib.blake2s, _attr))
-CONSTRUCTOR_NAMES[blake2b] = CONSTRUCTOR_NAMES[_hashlib.blake2b] = "blake2b"
-
-_NAMED: dict[str, Callable[..., Any]] = {
-    c.__name__: c for c in (md5, sha1, sha224, sha256, sha384, sha512, sha3_224, sha3_256,
-                            sha3_384, sha3_512, shake_128, shake_256, blake2s, blake2b)}
-
-
-def new(name: str, data: Any = _NO_DATA, **kwargs: Any) -> Any:
-    """Return a new hash object for the algorithm ``name``, as ``hashlib.new`` does.
-
-    Besides hashlib's names, it accepts the kernel's names and the hashes only the
-    kernel has (``ripemd160``/``rmd160``, ``whirlpool``/``wp512``, ``wp256``,
-    ``wp384``, ``streebog256``, ``streebog512``, ``sm3``, ``md4``, ``blake2b_160``
-    ... ``blake2b_384``, ``xxhash64``, ``crc32c``).
-
-    Raises:
-        ValueError: ``'unsupported hash type NAME'`` for an unknown name.
-        KernelUnavailableError: under the ``kernel`` policy, when the kernel cannot serve it.
-    """
-    if not isinstance(name, str):
-        raise TypeError(f"new() argument 'name' must be str, not {type(name).__name__}")
-    maker = _NEW_ROUTES.get(name)
-    if maker is None:
-        spec = hash_spec(name)
-        if spec is None:
-            if get_backend() == _policy.KERNEL and name.lower() in _lower_available():
-                raise no_equivalent(name)
-            return _hashlib.new(name, data, **kwargs)
-        maker = _NAMED.get(spec.name) or _make_extra(spec)
-        _NEW_ROUTES[name] = maker
-    return maker(data, **kwargs)
-
-
-_NEW_ROUTES: dict[str, Callable[..., Any]] = {}
-_EXTRA: dict[str, Callable[..., Any]] = {}
-
-
-def _make_extra(spec: HashSpec) -> Callable[..., Any]:
-    maker = _EXTRA.get(spec.name)
-    if maker is None:
-        maker = _EXTRA[spec.name] = _make(spec)
-    return maker
-
-
-def _lower_available() -> set[str]:
-    return {n.lower() for n in _hashlib.algorithms_available}
-
+# -- module attributes -----------------------------------------------------------
 
 def _kernel_names() -> set[str]:
     return {spec.name for spec in HASHES.values()
-            if spec.kernel and isinstance(_transform._lookup(_HASH, spec.kernel),
+            if spec.kernel and isinstance(_transform._lookup(_routes.HASH, spec.kernel),
                                           _transform.Transform)}
 
 
-def __getattr__(attr: str) -> Any:
-    # algorithms_available depends on the policy and on what the kernel binds,
-    # so it is computed when asked for, not at import time.
-    if attr == "algorithms_available":
+_available: set[str] = set()
+
+
+class _Module(types.ModuleType):
+    """This module's type: ``algorithms_available`` is one set, kept up to date on access."""
+
+    @property
+    def algorithms_available(self) -> set[str]:
+        """What ``new()`` serves under the policy in force (one set object, updated in place)."""
         chosen = get_backend()
         if chosen == _policy.SOFTWARE:
-            return set(_hashlib.algorithms_available)
-        kernel = _kernel_names()
-        if chosen == _policy.KERNEL:
-            return kernel
-        return set(_hashlib.algorithms_available) | kernel
-    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
+            now = set(_hashlib.algorithms_available)
+        elif chosen == _policy.KERNEL:
+            now = _kernel_names()
+        else:
+            now = set(_hashlib.algorithms_available) | _kernel_names()
+        if now != _available:
+            _available.intersection_update(now)
+            _available.update(now)
+        return _available
+
+
+def __getattr__(attr: str) -> Any:
+    # Anything else hashlib has (private names test suites reach, such as
+    # __get_builtin_constructor) is hashlib's.
+    try:
+        return getattr(_hashlib, attr)
+    except AttributeError:
+        raise AttributeError(f"module {__name__!r} has no attribute {attr!r}") from None
 
 
 def backend_info(obj: Any) -> BackendInfo:
@@ -300,6 +250,8 @@ def backend_info(obj: Any) -> BackendInfo:
         algorithm, driver, priority and implementation kind) or ``'software'``
         (with the Python type that serves it and the reason the kernel did not).
     """
+    if isinstance(obj, _Blake2):
+        obj = obj._h
     served = kernel_hash_of(obj)
     if served is not None:
         return served.backend_info
@@ -309,11 +261,11 @@ def backend_info(obj: Any) -> BackendInfo:
     kernel_name = (hmac_kernel_name(spec) if is_hmac else spec.kernel) if spec else ""
     driver = f"{type(obj).__module__}.{type(obj).__qualname__}"
     if get_backend() == _policy.SOFTWARE:
-        reason = _transform.why_not(_HASH, kernel_name)
+        reason = _transform.why_not(_routes.HASH, kernel_name)
     elif not kernel_name:
         reason = f"{no_equivalent(name or type(obj).__name__)}"
     else:
-        reason = _transform.why_not(_HASH, kernel_name)
+        reason = _transform.why_not(_routes.HASH, kernel_name)
         if not reason and spec is not None and spec.name == "blake2b":
             reason = ("the kernel's blake2b takes no salt, person or tree parameters, "
                       "and digest_size 20, 32, 48 or 64 only")
@@ -322,62 +274,94 @@ def backend_info(obj: Any) -> BackendInfo:
     return BackendInfo("software", kernel_name, driver, 0, "software", reason)
 
 
-def pbkdf2_hmac(hash_name: str, password: Any, salt: Any, iterations: int,
-                dklen: int | None = None) -> bytes:
-    """PBKDF2 (RFC 8018) with HMAC over ``hash_name``, as ``hashlib.pbkdf2_hmac``.
+# -- key derivation --------------------------------------------------------------
+
+_INT_MAX = 2**31 - 1
+
+
+def _signature_of_pbkdf2_hmac(hash_name: Any, password: Any, salt: Any, iterations: Any,
+                              dklen: Any = None) -> tuple[Any, Any, Any, Any, Any]:
+    return hash_name, password, salt, iterations, dklen
+
+
+def pbkdf2_hmac(*args: Any, **kwargs: Any) -> bytes:
+    """``hashlib.pbkdf2_hmac(hash_name, password, salt, iterations, dklen=None)`` (RFC 8018).
 
     In the kernel every iteration is one HMAC on a reused op socket (two
     system calls), so it is slower than OpenSSL for large iteration counts.
+    Arguments hashlib refuses are handed to hashlib, which raises its own
+    error (type, message and order of the checks are hashlib's).
     """
     from . import hmac as _hmac_module
 
-    password_view = _bytes_like(password)
-    salt_view = _bytes_like(salt)
-    iterations = operator.index(iterations)
-    if iterations < 1:
-        raise ValueError("iteration value must be greater than 0.")
+    if kwargs or len(args) not in (4, 5):
+        try:
+            hash_name, password, salt, iterations, dklen = _signature_of_pbkdf2_hmac(
+                *args, **kwargs)
+        except TypeError:
+            return _hashlib.pbkdf2_hmac(*args, **kwargs)  # type: ignore[no-any-return]
+    else:
+        hash_name, password, salt, iterations, dklen = (*args, None)[:5]
     spec = hash_spec(hash_name) if isinstance(hash_name, str) else None
-    if dklen is not None:
-        dklen = operator.index(dklen)
-        if dklen < 1:
-            raise ValueError("key length must be greater than 0.")
-    tfm = None
-    if spec is not None and spec.kernel:
-        tfm = _hmac_module.hmac_transform(spec, bytes(password_view))
-    elif get_backend() == _policy.KERNEL:
-        if spec is None and str(hash_name).lower() not in _lower_available():
-            raise _UNSUPPORTED_DIGESTMOD(f"unsupported hash type {hash_name}")
-        raise no_equivalent(f"pbkdf2_hmac({hash_name})")
-    if tfm is None:
+    counts = _pbkdf2_counts(hash_name, password, salt, iterations, dklen)
+    if counts is None:
+        # hashlib refuses these arguments and says why; for a name only the
+        # kernel has, hashlib is asked with one it has, so that the error is
+        # about the arguments.
+        if spec is not None and hashlib_name(hash_name) is None:
+            _hashlib.pbkdf2_hmac("sha256", password, salt, iterations, dklen)
+            raise TypeError(f"pbkdf2_hmac(): arguments the kernel cannot take for {hash_name}")
         return _hashlib.pbkdf2_hmac(hash_name, password, salt, iterations, dklen)
-    assert spec is not None
-    return _hmac_module.pbkdf2(tfm, spec.digest_size, bytes(salt_view), iterations,
-                               dklen or spec.digest_size)
+    rounds, size = counts
+    if spec is None or not spec.kernel:
+        if get_backend() == _policy.KERNEL and hashlib_name(hash_name) is not None:
+            # hashlib's error where it cannot either (an XOF has no HMAC), else ours.
+            _hashlib.pbkdf2_hmac(hash_name, b"", b"", 1, 1)
+            raise no_equivalent(f"pbkdf2_hmac({hash_name})")
+        return _hashlib.pbkdf2_hmac(*args, **kwargs)  # type: ignore[no-any-return]
+    tfm = _hmac_module.hmac_transform(spec, bytes(memoryview(password)))
+    if tfm is None:
+        return _hashlib.pbkdf2_hmac(*args, **kwargs)  # type: ignore[no-any-return]
+    return _hmac_module.pbkdf2(tfm, spec.digest_size, bytes(memoryview(salt)), rounds,
+                               size or spec.digest_size)
 
 
-def _bytes_like(value: Any) -> memoryview:
+def _pbkdf2_counts(hash_name: Any, password: Any, salt: Any, iterations: Any,
+                   dklen: Any) -> tuple[int, int | None] | None:
+    """``(iterations, dklen)`` as ints when hashlib takes these arguments, else ``None``."""
+    if not (isinstance(hash_name, str) and _routes.plain_buffer(password)
+            and _routes.plain_buffer(salt)):
+        return None
     try:
-        return memoryview(value)
+        rounds = operator.index(iterations)
+        size = None if dklen is None else operator.index(dklen)
     except TypeError:
-        raise TypeError(f"a bytes-like object is required, not '{type(value).__name__}'") from None
+        return None
+    if not 1 <= rounds <= _INT_MAX or size is not None and not 1 <= size <= _INT_MAX:
+        return None
+    return rounds, size
 
 
 if hasattr(_hashlib, "scrypt"):
-    def scrypt(password: Any, *, salt: Any, n: int, r: int, p: int, maxmem: int = 0,
-               dklen: int = 64) -> bytes:
-        """``hashlib.scrypt``: software only (the kernel has no scrypt)."""
+    def scrypt(*args: Any, **kwargs: Any) -> bytes:
+        """``hashlib.scrypt(password, *, salt, n, r, p, maxmem=0, dklen=64)``: software only
+        (the kernel has no scrypt)."""
         if get_backend() == _policy.KERNEL:
             raise no_equivalent("scrypt")
-        return _hashlib.scrypt(password, salt=salt, n=n, r=r, p=p, maxmem=maxmem, dklen=dklen)
+        return _hashlib.scrypt(*args, **kwargs)  # type: ignore[no-any-return]
 
+
+# -- files -------------------------------------------------------------------------
 
 def file_digest(fileobj: Any, digest: str | Callable[[], Any], /, *,
                 _bufsize: int = 2**18, _progress: Callable[[int], object] | None = None) -> Any:
     """Hash the contents of a binary file object, as ``hashlib.file_digest``.
 
-    A regular file is moved file -> pipe -> kernel with ``splice(2)``, without
-    passing through user space; other file objects are read in chunks.  The
-    file is read from its current position to its end and left there.
+    A file object that reads exactly its descriptor's bytes (``io.FileIO``, or
+    ``io.BufferedReader``/``BufferedRandom`` over one) of a regular file is
+    moved file -> pipe -> kernel with ``splice(2)``, without passing through
+    user space, from its position to its end (and left there); every other
+    object is read with ``readinto`` exactly as hashlib reads it.
     ``_progress`` (private, like ``_bufsize``) is called with each chunk's size.
     """
     digestobj = new(digest) if isinstance(digest, str) else digest()
@@ -387,8 +371,8 @@ def file_digest(fileobj: Any, digest: str | Callable[[], Any], /, *,
     if not (hasattr(fileobj, "readinto") and hasattr(fileobj, "readable")
             and fileobj.readable()):
         raise ValueError(f"'{fileobj!r}' is not a file-like object in binary reading mode.")
-    served = kernel_hash_of(digestobj)
-    if served is not None and _splice_whole_file(fileobj, served, _progress):
+    served = kernel_hash_of(digestobj._h if isinstance(digestobj, _Blake2) else digestobj)
+    if served is not None and _files.splice_file(fileobj, served, _progress):
         return digestobj
     buf = bytearray(_bufsize)
     view = memoryview(buf)
@@ -402,26 +386,6 @@ def file_digest(fileobj: Any, digest: str | Callable[[], Any], /, *,
     return digestobj
 
 
-def _splice_whole_file(fileobj: Any, digestobj: KernelHash,
-                       progress: Callable[[int], object] | None) -> bool:
-    """Splice a regular file into ``digestobj``; False if it is not one or cannot be spliced."""
-    try:
-        fd = fileobj.fileno()
-        if not stat.S_ISREG(os.fstat(fd).st_mode) or not fileobj.seekable():
-            return False
-        start = fileobj.tell()
-    except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
-        return False
-    try:
-        end, complete = digestobj._splice_file(fd, start, progress)
-    except OSError:
-        if digestobj._failed:
-            raise
-        return False  # nothing moved (e.g. a file system without splice): read it instead
-    fileobj.seek(end)
-    return complete
-
-
+sys.modules[__name__].__class__ = _Module
 # Keep the name visible to type checkers and to ``from kcapi_hashlib import *``.
 algorithms_available: set[str]
-del _attr

@@ -34,3 +34,18 @@ def test_a_right_tool_is_timed_on_both_sizes(tmp_path):
     assert seen == [tools.SMALL] + [tools.BIG] * 2 + [tools.SMALL] * 2
     assert (mbs > 0 and note == tools.NOTE) or (mbs == 0 and "noise" in note)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_fallback_row_puts_ours_beside_hashlib():
+    from bench.run import fallback_rows
+
+    import kcapi_hashlib
+
+    before = kcapi_hashlib.get_backend()
+    rows = fallback_rows(repeats=3, number=20)
+    assert kcapi_hashlib.get_backend() == before  # measured under 'software', then restored
+    assert [(r.algorithm.split()[-1], r.implementation) for r in rows] == [
+        (".digest()", "ours (software fallback)"), (".digest()", "hashlib"),
+        (".hexdigest()", "ours (software fallback)"), (".hexdigest()", "hashlib")]
+    assert all(r.size == 64 and r.ops_per_s > 0 for r in rows)
+    assert "x hashlib" in rows[0].note and "x hashlib" in rows[2].note

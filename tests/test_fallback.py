@@ -12,7 +12,7 @@ from kcapi_hashlib import KernelUnavailableError, hmac
 from _kcapi.hash import KernelHash
 
 from .fakes import emulated_kernel, fake_kernel  # noqa: F401 - fixtures
-from .support import kernel_refusal
+from .support import kernel_refusal, software_engine
 
 SOFTWARE_ONLY = [("shake_128", {}), ("shake_256", {}), ("blake2s", {}),
                  ("blake2b", {"salt": b"salt"}), ("blake2b", {"person": b"me"}),
@@ -24,7 +24,7 @@ def test_auto_serves_what_the_kernel_lacks_from_hashlib(name, kwargs):
     kcapi_hashlib.set_backend("auto")
     ours = kcapi_hashlib.new(name, b"data", **kwargs)
     ref = hashlib.new(name, b"data", **kwargs)
-    assert type(ours) is type(ref)
+    assert type(software_engine(ours)) is type(ref)
     if name.startswith("shake"):
         assert ours.hexdigest(40) == ref.hexdigest(40)
     else:
@@ -73,7 +73,7 @@ def test_software_policy_everywhere():
     kcapi_hashlib.set_backend("software")
     for name in sorted(hashlib.algorithms_guaranteed):
         h = kcapi_hashlib.new(name, b"abc")
-        assert type(h) is type(hashlib.new(name))
+        assert type(software_engine(h)) is type(hashlib.new(name))
         info = kcapi_hashlib.backend_info(h)
         assert info.backend == "software" and "policy is 'software'" in info.reason
     mac = hmac.new(b"k", b"m", "sha256")
@@ -118,30 +118,31 @@ def test_file_digest_reports_progress_when_reading(tmp_path):
     assert got.digest() == hashlib.sha1(b"x" * 100_000).digest() and sum(seen) == 100_000
 
 
-def test_software_serving_a_name_makes_it_hashlibs_own_constructor(fake_kernel):
-    """So that the fallback costs nothing: ``kcapi_hashlib.sha256`` IS ``hashlib.sha256``."""
-    early = kcapi_hashlib.sha256  # bound before any decision: keeps routing
+def test_constructors_keep_their_identity_whoever_serves(fake_kernel):
+    """``kcapi_hashlib.sha256`` is one object for the life of the process (dict keys,
+    ``digestmod is`` tests), and its first call takes what later calls take."""
+    early = kcapi_hashlib.sha256
     fake_kernel("bind")
     kcapi_hashlib.set_backend("auto")
-    assert kcapi_hashlib.sha256 is early
-    first = kcapi_hashlib.sha256(b"abc")  # decides: the kernel refuses, software serves
-    assert kcapi_hashlib.sha256 is hashlib.sha256
+    with pytest.raises(TypeError):
+        kcapi_hashlib.sha256(data=b"abc")  # the first call (deciding) checks like hashlib
+    first = kcapi_hashlib.sha256(b"abc")  # the kernel refuses, software serves
+    assert kcapi_hashlib.sha256 is early and kcapi_hashlib.sha256 is not hashlib.sha256
+    with pytest.raises(TypeError):
+        kcapi_hashlib.sha256(data=b"abc")  # and so do later calls
+    assert type(first) is type(hashlib.sha256())
     assert first.digest() == kcapi_hashlib.sha256(b"abc").digest() == hashlib.sha256(b"abc").digest()
     info = kcapi_hashlib.backend_info(first)
     assert info.backend == "software" and "bind" in info.reason  # and it says why
-    assert early(b"abc").digest() == hashlib.sha256(b"abc").digest()  # still right
-    kcapi_hashlib.set_backend("kernel")  # a new decision: our constructor again
-    assert kcapi_hashlib.sha256 is early
+    kcapi_hashlib.set_backend("kernel")
     with pytest.raises(KernelUnavailableError):
         kcapi_hashlib.sha256(b"abc")
     assert kcapi_hashlib.sha256 is early
     kcapi_hashlib.set_backend("software")
-    kcapi_hashlib.sha512()
-    assert kcapi_hashlib.sha512 is hashlib.sha512
+    assert type(kcapi_hashlib.sha512()) is type(hashlib.sha512())
     assert hmac.new(b"k", b"m", kcapi_hashlib.sha512).digest() == \
         std_hmac.new(b"k", b"m", hashlib.sha512).digest()
-    kcapi_hashlib.set_backend("auto")
-    assert kcapi_hashlib.sha512 is not hashlib.sha512
+    assert kcapi_hashlib.sha256 is early and {early: 1}[kcapi_hashlib.sha256] == 1
 
 
 def test_a_name_the_kernel_serves_keeps_our_constructor(emulated_kernel):
@@ -149,3 +150,37 @@ def test_a_name_the_kernel_serves_keeps_our_constructor(emulated_kernel):
     h = kcapi_hashlib.sha256(b"abc")
     assert isinstance(h, KernelHash) and kcapi_hashlib.sha256 is not hashlib.sha256
     assert kcapi_hashlib.sha256(b"abc").digest() == hashlib.sha256(b"abc").digest()
+
+
+def test_policy_changes_while_other_threads_construct(fake_kernel):
+    """A constructor in use by other threads while the policy changes keeps giving
+    correct objects (or the kernel policy's refusal), and stays the same object."""
+    import threading
+
+    fake_kernel("bind")
+    ours, errors, stop = kcapi_hashlib.sha256, [], threading.Event()
+    want = hashlib.sha256(b"abc").digest()
+
+    def construct():
+        while not stop.is_set():
+            try:
+                if ours(b"abc").digest() != want:
+                    errors.append("wrong digest")
+            except KernelUnavailableError:
+                pass
+            except Exception as exc:  # noqa: BLE001 - any other outcome is the failure
+                errors.append(repr(exc))
+
+    workers = [threading.Thread(target=construct) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    try:
+        for i in range(300):
+            kcapi_hashlib.set_backend(("auto", "kernel", "software")[i % 3])
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join()
+    assert errors == [] and kcapi_hashlib.sha256 is ours
+    kcapi_hashlib.set_backend("software")
+    assert type(ours(b"abc")) is type(hashlib.sha256()) and ours(b"abc").digest() == want

@@ -6,6 +6,7 @@ skip) in the kernel run.
 
 import errno
 import gc
+import gzip
 import hashlib
 import hmac as std_hmac
 import io
@@ -181,6 +182,71 @@ def test_file_digest_splices_a_regular_file(tmp_path, monkeypatch, size):
     assert ours.digest() == ref.digest()
     assert kcapi_hashlib.backend_info(ours).backend == "kernel"
     assert counting.splices >= 1
+
+
+class XorFileIO(io.FileIO):
+    """Reads that are not the descriptor's bytes."""
+
+    def readinto(self, buffer):
+        size = super().readinto(buffer)
+        view = memoryview(buffer)[:size or 0]
+        view[:] = bytes(b ^ 1 for b in view)
+        return size
+
+
+def _buffered_random(path):
+    f = open(path, "r+b")
+    f.seek(10)
+    f.write(b"pending")  # still in the buffer: flushed before the splice
+    return f
+
+
+SPLICED = {
+    "open rb": (lambda p: open(p, "rb"), True),
+    "open rb after peek": (lambda p: _peeked(open(p, "rb")), True),
+    "FileIO": (lambda p: open(p, "rb", buffering=0), True),
+    "BufferedRandom with a pending write": (_buffered_random, True),
+    "gzip.open": (lambda p: gzip.open(p.with_suffix(".gz"), "rb"), False),
+    "FileIO subclass": (lambda p: XorFileIO(p, "rb"), False),
+    "BufferedReader over a FileIO subclass": (lambda p: io.BufferedReader(XorFileIO(p, "rb")),
+                                              False),
+}
+
+
+def _peeked(f):
+    f.read(5)
+    f.peek(1)
+    return f
+
+
+@pytest.mark.parametrize("opener,spliced", SPLICED.values(), ids=SPLICED.keys())
+def test_file_digest_splices_only_what_reads_its_descriptor(tmp_path, monkeypatch, opener,
+                                                            spliced):
+    path = tmp_path / "data"
+    data = os.urandom(200_000)
+    path.write_bytes(data)
+    with gzip.open(path.with_suffix(".gz"), "wb") as f:
+        f.write(data)
+    counting = CountingKernel()
+    monkeypatch.setattr(_syscalls, "kernel", counting)
+    with opener(path) as ours:
+        got = kcapi_hashlib.file_digest(ours, "sha256")
+        left = ours.tell(), ours.read()
+    path.write_bytes(data)
+    with opener(path) as ref:
+        want = hashlib.file_digest(ref, "sha256")
+        assert left == (ref.tell(), ref.read())
+    assert got.digest() == want.digest() and kcapi_hashlib.backend_info(got).backend == "kernel"
+    assert (counting.splices > 0) == spliced
+
+
+@pytest.mark.parametrize("name", ["/proc/version", "/proc/self/cmdline"])
+def test_file_digest_of_files_whose_size_says_nothing(name):
+    """procfs files report size 0: splice or read, the digest is of what a read returns."""
+    with open(name, "rb") as f:
+        got = kcapi_hashlib.file_digest(f, "sha256")
+    with open(name, "rb") as f:
+        assert got.digest() == hashlib.file_digest(f, "sha256").digest()
 
 
 def test_file_digest_reads_what_it_cannot_splice():

@@ -12,6 +12,7 @@ from _kcapi import policy
 from kcapi_hashlib import KernelUnavailableError, hmac
 
 from .fakes import fake_kernel  # noqa: F401 - fixture
+from .support import software_engine
 
 REFUSALS = [
     ("socket", errno.EAFNOSUPPORT, "no-af-alg", "no AF_ALG"),
@@ -86,7 +87,7 @@ def test_software_policy_makes_no_system_call(fake_kernel):
     kcapi_hashlib.set_backend("software")
     for name in ("md5", "sha256", "sha3_512", "blake2b", "shake_128"):
         h = kcapi_hashlib.new(name, b"data")
-        assert type(h) is type(hashlib.new(name))
+        assert type(software_engine(h)) is type(hashlib.new(name))
     assert hmac.new(b"k", b"m", "sha256").digest() == __import__("hmac").digest(b"k", b"m", "sha256")
     assert kcapi_hashlib.pbkdf2_hmac("sha256", b"p", b"s", 3) == hashlib.pbkdf2_hmac("sha256", b"p", b"s", 3)
     assert fake.calls == []
