@@ -28,7 +28,7 @@ from _kcapi import policy
 from kcapi_cipher import AES, CMAC, DES3, ChaCha20, ChaCha20_Poly1305
 
 from compat_tests import grid
-from compat_tests.grid import (K16, K24, K32, KINDS, OUTPUT_KINDS, TDES, Construction, arg,
+from compat_tests.grid import (K16, K32, KINDS, OUTPUT_KINDS, TDES, Construction, arg,
                                outcome, reference_tag, run_steps)
 from tests.support import REQUIRE_KERNEL, optional_kernel_alg
 

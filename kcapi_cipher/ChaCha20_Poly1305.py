@@ -32,7 +32,7 @@ from _kcapi.names import CHACHA20_POLY1305, XCHACHA20_POLY1305, AeadNames
 from _kcapi.transform import BackendInfo, Transform
 
 from . import _reference as ref
-from ._aead import (ALL, DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, KernelAead, MAC_CHECK_FAILED,
+from ._aead import (DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, KernelAead, MAC_CHECK_FAILED,
                     composed_info, fallback, is_buffer, keyring_kernel, locked, random_nonce)
 from ._buffers import c_view, crypt_views, long_bytes, plain
 

@@ -269,8 +269,10 @@ class KernelAead(Uncopyable):
             self._check_usable()
             other = object.__new__(type(self))
             other.__dict__.update(self.__dict__)
+            for name, value in vars(other).items():  # the mutable state: CCM's AAD list, ...
+                if isinstance(value, (list, bytearray)):
+                    setattr(other, name, type(value)(value))
             other._lock = threading.RLock()
-            other._pending = bytearray(self._pending)
             if self._engine is not None:
                 other._engine = self._guarded(self._engine.copy)
             forksafe.watch_lock(other)
