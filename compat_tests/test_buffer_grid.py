@@ -102,7 +102,10 @@ def _scenario(c: Construction, steps: list[Step], verify_reference: bool,
         if want != got:
             diffs.append(f"{label}: PyCryptodome {want!r}, ours {got!r}")
         elif want_args != got_args:
-            zeroed = all(not any(x) for x in got_args if isinstance(x, bytes))
+            # An argument that differs may only be an output= buffer ours zeroed.
+            zeroed = len(want_args) == len(got_args) and all(
+                w == g or (isinstance(g, bytes) and not any(g))
+                for w, g in zip(want_args, got_args))
             if not (allow_zeroed_output and want[0] == "raised" and zeroed):
                 diffs.append(f"{label}: arguments hold {want_args!r} (PyCryptodome), "
                              f"{got_args!r} (ours)")

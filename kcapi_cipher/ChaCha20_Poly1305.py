@@ -334,7 +334,7 @@ class ChaCha20Poly1305Cipher(KernelAead):
                     self._status = _DONE
                     self._mac_tag = tag
 
-                result = self._open_whole(ciphertext, src, received_mac_tag, None, hold, done)
+                result = self._open_whole(src, received_mac_tag, None, hold, done)
                 if result is not NotImplemented:
                     return result
         refusal = self._compose_refusal()

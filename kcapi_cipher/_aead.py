@@ -415,7 +415,7 @@ class KernelAead(Uncopyable):
                     return tag
         raise ValueError(MAC_CHECK_FAILED)
 
-    def _open_whole(self, data: Any, src: memoryview, received: Any, output: Any,
+    def _open_whole(self, src: memoryview, received: Any, output: Any,
                     hold: Callable[[], None], done: Callable[[bytes], None]) -> Any:
         """``decrypt_and_verify`` of a whole ordinary message by the one-shot AEAD.
 

@@ -392,7 +392,7 @@ class CcmMode(KernelAead):
                     hold()
                     self._mac_tag = tag
 
-                result = self._open_whole(ciphertext, src, received_mac_tag, output, hold, done)
+                result = self._open_whole(src, received_mac_tag, output, hold, done)
                 if result is not NotImplemented:
                     return result
         src, dst = self._decrypting(ciphertext, output)

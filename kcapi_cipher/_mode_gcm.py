@@ -370,7 +370,7 @@ class GcmMode(KernelAead):
                     hold()
                     self._tag = tag
 
-                result = self._open_whole(ciphertext, src, received_mac_tag, output, hold, done)
+                result = self._open_whole(src, received_mac_tag, output, hold, done)
                 if result is not NotImplemented:
                     return result
         refusal = self._compose_refusal()
