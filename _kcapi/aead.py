@@ -274,6 +274,13 @@ class CounterStream:
         self._index = 0
         self._left = b""
 
+    def copy(self) -> CounterStream:
+        """An independent stream at the same position (it holds no kernel state)."""
+        other = CounterStream(self._engine.tfm, self._block, self._iv_at, self._run_at)
+        other._index = self._index
+        other._left = self._left
+        return other
+
     def crypt(self, data: memoryview, out: memoryview) -> None:
         """XOR the next ``len(data)`` keystream bytes into ``data``, writing ``out``.
 

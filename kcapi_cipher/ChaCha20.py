@@ -30,6 +30,8 @@ from _kcapi.names import CHACHA20, XCHACHA20
 from _kcapi.skcipher import KernelSkcipher, Pair
 
 from . import _params, _routing
+from . import _reference as ref
+from ._buffers import c_view, plain
 from ._kernel_mode import MessageTooLongError, StreamMode
 from ._mode_ctr import split
 
@@ -65,6 +67,8 @@ class ChaCha20Cipher(StreamMode):
     """
 
     __slots__ = ("nonce", "_name", "_block_no", "_position", "_end", "_skip")
+
+    _KIND = "chacha20"
 
     _CANNOT_ENCRYPT = "Cipher object can only be used for decryption"
     _CANNOT_DECRYPT = "Cipher object can only be used for encryption"
@@ -157,17 +161,19 @@ def new(*, key: Any, nonce: Any = None, threads: int = 1) -> Any:
         TypeError, ValueError: PyCryptodome's errors for bad arguments.
         KernelUnavailableError: under the ``kernel`` policy, when the kernel cannot serve.
     """
-    from Crypto.Cipher import ChaCha20 as reference
-
     key, keyring = _routing.keyring_split(key, "chacha20")
     if nonce is None:
         nonce = os.urandom(8)
 
     def make() -> Any:
-        return reference.new(key=key, nonce=nonce, threads=threads)
+        return ref.ChaCha20.new(key=key, nonce=nonce, threads=threads)
 
-    raw_key = _params.buffer_bytes(key)
-    raw_nonce = _params.buffer_bytes(nonce)
+    if plain(key) and plain(nonce):
+        raw_key = _params.buffer_bytes(key)
+        raw_nonce = _params.buffer_bytes(nonce)
+    else:
+        make()  # PyCryptodome's error for what it refuses
+        raw_key, raw_nonce = bytes(c_view(key)), bytes(nonce)  # what it used
     if (raw_key is None or len(raw_key) != 32 or raw_nonce is None
             or len(raw_nonce) not in (8, 12, 24) or not _params.threads_ok(threads)):
         return _routing.outside(make, "ChaCha20", CHACHA20,

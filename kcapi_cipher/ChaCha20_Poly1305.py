@@ -18,7 +18,9 @@ one-time key in user space, and whoever holds it can forge tags for that nonce.
 from __future__ import annotations
 
 import struct
+from binascii import unhexlify
 from collections.abc import Callable
+from hmac import compare_digest
 from typing import Any
 
 from _kcapi import aead, transform
@@ -29,8 +31,10 @@ from _kcapi.keyring import KeyringKey
 from _kcapi.names import CHACHA20_POLY1305, XCHACHA20_POLY1305, AeadNames
 from _kcapi.transform import BackendInfo, Transform
 
-from ._aead import (DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, PaddedMacStream, KernelAead, as_input,
+from . import _reference as ref
+from ._aead import (DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, KernelAead, MAC_CHECK_FAILED,
                     composed_info, fallback, is_buffer, keyring_kernel, locked, random_nonce)
+from ._buffers import c_view, crypt_views, long_bytes, plain
 
 __all__ = ["ChaCha20Poly1305Cipher", "new", "key_size"]
 
@@ -46,33 +50,57 @@ _KEYRING_ONE_SHOT = ("with a keyring key only the kernel's rfc7539(chacha20,poly
                      "from the key that lets its holder forge tags for that nonce")
 
 
-class _ChaChaStream(PaddedMacStream):
-    """ChaCha20-Poly1305 composed in the kernel: ``chacha20`` keystream + ``poly1305``."""
+# PyCryptodome's states.
+_AAD, _MESSAGE, _DONE = 1, 2, 3
+
+
+class _ChaChaEngine:
+    """ChaCha20-Poly1305 composed in the kernel: ``chacha20``/``xchacha20`` + ``poly1305``."""
 
     def __init__(self, cipher: Transform, poly: Transform, iv_at: Callable[[int], bytes]):
         self._cipher_tfm = cipher
         self._poly_tfm = poly
         one_time_key = keystream(cipher, iv_at(0), 64)[:32]  # block 0 keys Poly1305
-        mac = KernelHash(poly, "poly1305", 16, 16)
-        mac.update(one_time_key)  # the kernel's poly1305 reads its key from the data
-        self._start(CounterStream(cipher, 64, lambda i: iv_at(i + 1)), mac)
+        self._mac = KernelHash(poly, "poly1305", 16, 16)
+        self._mac.update(one_time_key)  # the kernel's poly1305 reads its key from the data
+        self._stream = CounterStream(cipher, 64, lambda i: iv_at(i + 1))
 
-    def tag(self) -> bytes:
-        """Poly1305 over ``AAD || pad16 || CT || pad16 || le64(len(AAD)) || le64(len(CT))``."""
-        return self._final_mac(struct.pack("<QQ", self._aad_len, self._msg_len))
+    def mac(self, view: memoryview) -> None:
+        self._mac.update(view)
+
+    def crypt(self, view: memoryview, out: memoryview) -> None:
+        self._stream.crypt(view, out)
+
+    def finish(self) -> bytes:
+        return self._mac.digest()
+
+    def copy(self) -> _ChaChaEngine:
+        other = object.__new__(_ChaChaEngine)
+        other._cipher_tfm = self._cipher_tfm
+        other._poly_tfm = self._poly_tfm
+        other._mac = self._mac.copy()
+        other._stream = self._stream.copy()
+        return other
 
     def info(self) -> BackendInfo:
-        """The kernel algorithms serving the stream."""
         return composed_info(self._cipher_tfm.name, self._poly_tfm.name)
 
 
 class ChaCha20Poly1305Cipher(KernelAead):
     """A ChaCha20-Poly1305 / XChaCha20-Poly1305 object served by the kernel.
 
+    The bookkeeping is PyCryptodome's (see :mod:`._aead`): the AAD and
+    ciphertext lengths are ``len()`` sums, Poly1305 takes every byte of what it
+    is given, and the padding after the AAD and the ciphertext follows the
+    lengths -- so a chunk whose ``len()`` is not its size is authenticated as
+    PyCryptodome authenticates it, and ``decrypt()`` authenticates before it
+    checks ``output=``.
+
     Attributes:
         nonce: the nonce the object was created with (8, 12 or 24 bytes).
     """
 
+    _KIND = "chacha20_poly1305"
     _DIGEST_REFUSED = "digest() method cannot be called"
 
     nonce: bytes
@@ -80,6 +108,10 @@ class ChaCha20Poly1305Cipher(KernelAead):
     def __init__(self, key: bytes | KeyringKey, nonce: bytes):
         self.nonce = nonce
         self._names: AeadNames = XCHACHA20_POLY1305 if len(nonce) == 24 else CHACHA20_POLY1305
+        self._len_aad = 0
+        self._len_ct = 0
+        self._status = _AAD
+        self._mac_tag: bytes | None = None
         self._init_aead(key, 16)
 
     # -- hooks ------------------------------------------------------------------------
@@ -92,10 +124,10 @@ class ChaCha20Poly1305Cipher(KernelAead):
         nonce12 = nonce if len(nonce) == 12 else bytes(4) + nonce
         return lambda i: struct.pack("<I", i) + nonce12  # chacha20: le32 counter || nonce
 
-    def _make_stream(self) -> _ChaChaStream:
+    def _make_engine(self) -> _ChaChaEngine:
         cipher = transform.get("skcipher", self._names.stream, self._key)
         poly = transform.get("hash", self._names.mac)
-        return _ChaChaStream(cipher, poly, self._iv_at())
+        return _ChaChaEngine(cipher, poly, self._iv_at())
 
     def _find_one_shot(self) -> tuple[Transform, bytes] | None:
         tfm = aead.optional_aead(self._names.aead, self._key, 16)
@@ -112,6 +144,43 @@ class ChaCha20Poly1305Cipher(KernelAead):
                                         _KEYRING_ONE_SHOT)
         return None
 
+    # -- PyCryptodome's bookkeeping ------------------------------------------------------------
+
+    def _pad_aad(self) -> None:
+        if self._status != _AAD:
+            raise AssertionError()
+        if self._len_aad & 0x0F:
+            self._feed(bytes(16 - (self._len_aad & 0x0F)))
+        self._status = _MESSAGE
+
+    def _regular(self) -> bool:
+        """Whether the AAD so far is exactly the bytes its length counts (one-shot material)."""
+        return (self._status == _AAD and self._mac_tag is None
+                and len(self._pending) == self._len_aad)
+
+    def _compute_mac(self) -> bytes:
+        if self._mac_tag:
+            if self._status != _DONE:
+                raise AssertionError()
+            return self._mac_tag
+        if self._status == _DONE:
+            raise AssertionError()
+        if self._regular():
+            sealed = self._seal(memoryview(b""))
+            if sealed is not None:
+                self._status = _DONE
+                self._mac_tag = sealed[1]
+                return self._mac_tag
+        if self._status == _AAD:
+            self._pad_aad()
+        if self._len_ct & 0x0F:
+            self._feed(bytes(16 - (self._len_ct & 0x0F)))
+        self._status = _DONE
+        self._feed(long_bytes(self._len_aad, 8)[::-1])
+        self._feed(long_bytes(self._len_ct, 8)[::-1])
+        self._mac_tag = self._finish()
+        return self._mac_tag
+
     # -- PyCryptodome's API -----------------------------------------------------------
 
     @locked
@@ -123,7 +192,26 @@ class ChaCha20Poly1305Cipher(KernelAead):
         """
         if UPDATE not in self._next:
             raise TypeError("update() method cannot be called")
-        self._add_aad(as_input(data))
+        self._len_aad += len(data)
+        self._feed(c_view(data))
+
+    def _start(self, method: str, piecewise: bool) -> None:
+        if method not in self._next:
+            raise TypeError(f"{method}() method cannot be called")
+        if piecewise:
+            refusal = self._compose_refusal()
+            if refusal is not None:
+                raise refusal  # before anything changed: a whole message still works
+        if self._status == _AAD:
+            self._pad_aad()
+        self._next = (ENCRYPT, DIGEST) if method == ENCRYPT else (DECRYPT, VERIFY)
+
+    def _encrypt(self, plaintext: Any, output: Any, src: memoryview,
+                 dst: memoryview | None) -> bytes | None:
+        result = self._keystream(src, dst)
+        self._feed(c_view(result if output is None else output))
+        self._len_ct += len(plaintext)
+        return result
 
     @locked
     def encrypt(self, plaintext: Any, output: Any = None) -> bytes | None:
@@ -132,10 +220,9 @@ class ChaCha20Poly1305Cipher(KernelAead):
         Returns:
             The ciphertext, or ``None`` when ``output`` was given.
         """
-        if ENCRYPT not in self._next:
-            raise TypeError("encrypt() method cannot be called")
-        self._next = (ENCRYPT, DIGEST)
-        return self._run(as_input(plaintext), output, encrypt=True)
+        self._start(ENCRYPT, True)
+        src, dst = crypt_views(plaintext, output)
+        return self._encrypt(plaintext, output, src, dst)
 
     @locked
     def decrypt(self, ciphertext: Any, output: Any = None) -> bytes | None:
@@ -144,10 +231,54 @@ class ChaCha20Poly1305Cipher(KernelAead):
         Returns:
             The plaintext, or ``None`` when ``output`` was given.
         """
-        if DECRYPT not in self._next:
-            raise TypeError("decrypt() method cannot be called")
-        self._next = (DECRYPT, VERIFY)
-        return self._run(as_input(ciphertext), output, encrypt=False)
+        self._start(DECRYPT, True)
+        self._len_ct += len(ciphertext)
+        self._feed(c_view(ciphertext))
+        src, dst = crypt_views(ciphertext, output)
+        return self._keystream(src, dst)
+
+    @locked
+    def digest(self) -> bytes:
+        """The tag of the message (the last call when encrypting)."""
+        if DIGEST not in self._next:
+            raise TypeError(self._DIGEST_REFUSED)
+        self._next = (DIGEST,)
+        return self._compute_mac()
+
+    def hexdigest(self) -> str:
+        """:meth:`digest` as hexadecimal digits."""
+        return self.digest().hex()
+
+    @locked
+    def verify(self, received_mac_tag: Any) -> None:
+        """Check the received tag.
+
+        Raises:
+            ValueError: ``"MAC check failed"``.
+        """
+        if VERIFY not in self._next:
+            raise TypeError("verify() cannot be called when encrypting a message")
+        self._next = (VERIFY,)
+        if self._held is not None:
+            self._mac_tag = self._verify_held(received_mac_tag)
+            self._status = _DONE
+            self._held = None
+            return
+        if not compare_digest(self._compute_mac(), received_mac_tag):
+            raise ValueError(MAC_CHECK_FAILED)
+
+    def hexverify(self, hex_mac_tag: Any) -> None:
+        """:meth:`verify` of a tag written in hexadecimal."""
+        self.verify(unhexlify(hex_mac_tag))
+
+    def _whole_start(self, method: str) -> bool:
+        """The checks opening a one-step call; whether the one-shot AEAD may take it.
+
+        Nothing changes here: the one-shot path must see the AAD unpadded.
+        """
+        if method not in self._next:
+            raise TypeError(f"{method}() method cannot be called")
+        return self._regular()
 
     @locked
     def encrypt_and_digest(self, plaintext: Any) -> tuple[bytes, bytes]:
@@ -156,15 +287,29 @@ class ChaCha20Poly1305Cipher(KernelAead):
         Returns:
             ``(ciphertext, tag)``.
         """
-        if ENCRYPT not in self._next:
-            raise TypeError("encrypt() method cannot be called")
-        self._next = (ENCRYPT, DIGEST)
-        view = as_input(plaintext)
-        sealed = self._seal_whole(view)
+        sealed = None
+        if self._whole_start(ENCRYPT):
+            try:
+                src, _ = crypt_views(plaintext, None)
+            except Exception:
+                pass  # the steps below raise it where PyCryptodome does
+            else:
+                sealed = self._seal(src)
         if sealed is None:
-            sealed = self._run(view, None, encrypt=True)
-        assert sealed is not None
-        return sealed, self.digest()
+            refusal = self._compose_refusal()
+            if refusal is not None:
+                raise refusal
+            self._start(ENCRYPT, False)
+            src, dst = crypt_views(plaintext, None)
+            result = self._encrypt(plaintext, None, src, dst)
+        else:
+            result = sealed[0]
+            self._next = (ENCRYPT, DIGEST)
+            self._len_ct += len(plaintext)
+            self._status = _DONE
+            self._mac_tag = sealed[1]
+        assert result is not None
+        return result, self.digest()
 
     @locked
     def decrypt_and_verify(self, ciphertext: Any, received_mac_tag: Any) -> bytes:
@@ -173,12 +318,35 @@ class ChaCha20Poly1305Cipher(KernelAead):
         Raises:
             ValueError: ``"MAC check failed"``.
         """
-        if DECRYPT not in self._next:
-            raise TypeError("decrypt() method cannot be called")
-        self._next = (DECRYPT, VERIFY)
-        plain = self._open_verified(as_input(ciphertext), received_mac_tag, None, True, self.verify)
-        assert plain is not None
-        return plain
+        if self._whole_start(DECRYPT):
+            try:
+                src, _ = crypt_views(ciphertext, None)
+            except Exception:
+                pass  # the steps below raise it where PyCryptodome does
+            else:
+                def hold() -> None:
+                    self._status = _MESSAGE
+                    self._len_ct += len(ciphertext)
+                    self._next = (VERIFY,)
+
+                def done(tag: bytes) -> None:
+                    hold()
+                    self._status = _DONE
+                    self._mac_tag = tag
+
+                result = self._open_whole(src, received_mac_tag, None, hold, done)
+                if result is not NotImplemented:
+                    return result
+        refusal = self._compose_refusal()
+        if refusal is not None:
+            raise refusal
+        self._start(DECRYPT, False)
+        self._len_ct += len(ciphertext)
+        self._feed(c_view(ciphertext))
+        src, dst = crypt_views(ciphertext, None)
+        plain_text = self._open_composed(src, dst, None, lambda: self.verify(received_mac_tag))
+        assert plain_text is not None
+        return plain_text
 
     def __repr__(self) -> str:
         name = self._names.aead or f"{self._names.stream}+{self._names.mac}"
@@ -205,16 +373,21 @@ def new(*, key: Any, nonce: Any = None) -> Any:
         ValueError: the kernel refused a keyring key (its type or size).
     """
     in_keyring = isinstance(key, KeyringKey)
-    if not in_keyring and len(key) != 32:
-        raise ValueError("Key must be 32 bytes long")
     if nonce is None:
         nonce = random_nonce(12)
+    if not ((in_keyring or plain(key)) and plain(nonce)):
+        from ._routing import keyring_split
+
+        checked, _ = keyring_split(key, "chacha20")
+        ref.ChaCha20_Poly1305.new(key=checked, nonce=nonce)  # PyCryptodome's error, if any
+        if not in_keyring:
+            key = bytes(c_view(key))
+    if not in_keyring and len(key) != 32:
+        raise ValueError("Key must be 32 bytes long")
     if len(nonce) not in (8, 12, 24):
         raise ValueError("Nonce must be 8, 12 or 24 bytes long")
     if not is_buffer(nonce):
         raise TypeError("nonce must be bytes, bytearray or memoryview")
-    if not in_keyring and not is_buffer(key):
-        raise TypeError("Object type %s cannot be passed to C code" % type(key))
     names = XCHACHA20_POLY1305 if len(nonce) == 24 else CHACHA20_POLY1305
     if isinstance(key, KeyringKey):
         if not names.aead:
@@ -226,8 +399,6 @@ def new(*, key: Any, nonce: Any = None) -> Any:
         return made
     needs = [("skcipher", names.stream), ("hash", names.mac)]
     if not aead.compose_available(needs):
-        from Crypto.Cipher import ChaCha20_Poly1305
-
-        return fallback(lambda: ChaCha20_Poly1305.new(key=key, nonce=nonce),
+        return fallback(lambda: ref.ChaCha20_Poly1305.new(key=key, nonce=nonce),
                         names.aead or f"{names.stream}+{names.mac}", needs)
     return ChaCha20Poly1305Cipher(bytes(key), bytes(nonce))

@@ -79,11 +79,10 @@ def new(*args: Any, **kwargs: Any) -> Any:
     """
     tfm = _rng.rng_transform()
     if tfm is None:
-        from Crypto import Random
-
+        from . import _reference
         from ._aead import fallback
 
-        return fallback(Random.new, RNG_NAME, [("rng", RNG_NAME)])
+        return fallback(_reference.Random.new, RNG_NAME, [("rng", RNG_NAME)])
     return _KernelRandom(_rng.KernelRng(tfm))
 
 

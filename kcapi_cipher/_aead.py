@@ -1,24 +1,39 @@
 """What the kernel-served AEAD modes (GCM, CCM, ChaCha20-Poly1305) share.
 
-Each object routes every message one of two ways (see :mod:`_kcapi.aead`):
+Two layers, kept apart:
 
-* the kernel's one-shot AEAD, when the API hands over a whole message at once
-  (``encrypt_and_digest``, ``decrypt_and_verify``, a tag over AAD alone, CCM's
-  single ``encrypt`` without ``msg_len``) and it fits the socket buffer;
-* otherwise a composed stream (keystream skcipher + keyed hash), started at the
-  first piecewise ``encrypt``/``decrypt`` or when the AAD outgrows a one-shot.
+* **bookkeeping** -- each mode (``_mode_gcm``, ``_mode_ccm``, ``ChaCha20_Poly1305``)
+  keeps PyCryptodome's counters, caches and state machine, and runs its steps
+  in its order on the caller's objects: what each call accepts, which bytes
+  enter the MAC, what it raises and what state an exception leaves behind
+  are PyCryptodome's.  Its MAC input goes to :meth:`KernelAead._feed`, its
+  keystream comes from :meth:`KernelAead._keystream`, its tag from
+  :meth:`KernelAead._finish`: nothing else touches the kernel;
+* **the kernel** -- an :class:`Engine` composed of a keystream skcipher and a
+  keyed hash (see :mod:`_kcapi.aead`), started when the message needs it; until
+  then the MAC input is buffered in :attr:`KernelAead._pending`.  When a call
+  hands over a whole ordinary message (``encrypt_and_digest``,
+  ``decrypt_and_verify``, a tag over AAD alone, CCM's whole-message
+  ``encrypt``), the kernel's one-shot AEAD serves it instead, in one request.
 
-Until one of those happens the AAD is only buffered, so nothing is decided
-early.  ``decrypt_and_verify`` never releases plaintext for a wrong tag: the
-one-shot kernel AEAD fails with EBADMSG before anything is returned, and the
-composed path decrypts into a private buffer, which is wiped on failure.
+Only ordinary input takes the one-shot path: byte strings whose ``len()`` is
+their size, so that the AAD and message lengths PyCryptodome encodes are the
+byte counts the kernel encodes.  Anything else is composed, where the
+bookkeeping decides every byte and length.  Input is checked before any kernel
+call, so a bad argument never costs the object its kernel state; a kernel
+failure after data was sent does (the object then refuses every call).
+
+``decrypt_and_verify`` never releases plaintext for a wrong tag: the one-shot
+kernel AEAD fails with EBADMSG before anything is returned, and the composed
+path decrypts into a private buffer, which is wiped on failure (an ``output=``
+buffer is zeroed).  After a failed one-shot the ciphertext is kept, and a
+later ``verify()`` asks the kernel again with the new tag.
 """
 
 from __future__ import annotations
 
 import errno
 import functools
-from binascii import unhexlify
 import threading
 from collections.abc import Callable
 from hmac import compare_digest
@@ -27,12 +42,12 @@ from typing import Any, Protocol, TypeVar
 import Crypto
 
 from _kcapi import _syscalls, aead, forksafe, policy, transform
-from _kcapi.aead import CounterStream
 from _kcapi.errors import KernelUnavailableError, keyring_needs_kernel
-from _kcapi.hash import KernelHash
 from _kcapi.keyring import KeyringKey
 from _kcapi.transform import BackendInfo, Transform
 
+from ._buffers import c_view
+from ._copying import Uncopyable
 from ._results import fill_bytes
 
 #: PyCryptodome's error for data past a mode's limit (a ValueError in every version).
@@ -44,32 +59,10 @@ ALL = (UPDATE, ENCRYPT, DECRYPT, DIGEST, VERIFY)
 
 MAC_CHECK_FAILED = "MAC check failed"
 
-Buffer = bytes | bytearray | memoryview
-
 
 def is_buffer(x: Any) -> bool:
     """PyCryptodome's test for a byte buffer."""
     return isinstance(x, (bytes, bytearray, memoryview))
-
-
-def as_input(data: Any) -> memoryview:
-    """A flat byte view of ``data``, with PyCryptodome's error for other types."""
-    if not is_buffer(data):
-        raise TypeError("Object type %s cannot be passed to C code" % type(data))
-    view = memoryview(data)
-    return view if view.format == "B" and view.ndim == 1 else view.cast("B")
-
-
-def output_view(output: Any, size: int) -> memoryview:
-    """The writable view of ``output=``, checked as PyCryptodome checks it."""
-    writable = isinstance(output, bytearray) or (isinstance(output, memoryview)
-                                                 and not output.readonly)
-    if not writable:
-        raise TypeError("output must be a bytearray or a writeable memoryview")
-    if len(output) != size:
-        raise ValueError("output must have the same length as the input  (%d bytes)" % size)
-    view = memoryview(output)
-    return view if view.format == "B" and view.ndim == 1 else view.cast("B")
 
 
 def random_nonce(size: int) -> bytes:
@@ -163,122 +156,72 @@ def min_bytes(value: int) -> int:
     return max(1, (value.bit_length() + 7) // 8)
 
 
-class Stream(Protocol):
-    """A composed AEAD engine: keystream skcipher + keyed hash, in the kernel."""
+def tag_bytes(received: Any, size: int) -> bytes:
+    """The bytes of a received tag, with ``compare_digest``'s errors for what it cannot compare.
 
-    def aad(self, view: memoryview) -> None:
-        """Authenticate more associated data."""
+    Raises:
+        TypeError, BufferError: what ``hmac.compare_digest(<bytes>, received)`` raises.
+    """
+    compare_digest(bytes(size), received)  # its type errors, whatever the tag
+    return memoryview(received).tobytes()
 
-    def encrypt(self, view: memoryview, out: memoryview) -> None:
-        """Encrypt the next piece of the message into ``out``."""
 
-    def decrypt(self, view: memoryview, out: memoryview) -> None:
-        """Decrypt the next piece of the message into ``out``."""
+def zero(output: Any) -> None:
+    """Overwrite a checked ``output=`` buffer with zeros (no plaintext may remain in it)."""
+    view = c_view(output)
+    view[:] = bytes(view.nbytes)
 
-    def tag(self) -> bytes:
-        """The tag of everything so far (the stream ends)."""
+
+class Engine(Protocol):
+    """A composed AEAD in the kernel: a keystream and a MAC over what the bookkeeping feeds."""
+
+    def mac(self, view: memoryview) -> None:
+        """Feed the MAC."""
+
+    def crypt(self, view: memoryview, out: memoryview) -> None:
+        """XOR the next keystream bytes into ``view``, writing ``out``."""
+
+    def finish(self) -> bytes:
+        """The whole tag (before truncation) of everything fed so far."""
+
+    def copy(self) -> Engine:
+        """An independent engine in the same state."""
 
     def info(self) -> BackendInfo:
         """The kernel algorithms serving it."""
 
 
-class PaddedMacStream:
-    """The composed engine of GCM, ChaCha20-Poly1305 and CCM (a :class:`Stream`): a
-    kernel keystream encrypts, a kernel MAC (``ghash``, ``poly1305``, ``cbcmac``)
-    authenticates ``[head] || AAD || pad16 || message || pad16 || lengths``.
+class KernelAead(Uncopyable):
+    """The kernel side shared by kernel-served AEAD objects (see the module's documentation).
 
-    The MAC covers the ciphertext (encrypt-then-MAC), or the plaintext when
-    :attr:`_MAC_PLAINTEXT` is set (CCM).  Subclasses call :meth:`_start` and close
-    the MAC in ``tag()`` with :meth:`_final_mac`.
-    """
-
-    #: Whether the MAC covers the plaintext (CCM) rather than the ciphertext.
-    _MAC_PLAINTEXT = False
-
-    _ctr: CounterStream
-    _mac: KernelHash
-    _head: int
-    _aad_len: int
-    _msg_len: int
-    _in_message: bool
-
-    def _start(self, ctr: CounterStream, mac: KernelHash, head: int = 0) -> None:
-        """Begin; ``head`` bytes the MAC was fed before the AAD count in its padding."""
-        self._ctr = ctr
-        self._mac = mac
-        self._head = head
-        self._aad_len = 0
-        self._msg_len = 0
-        self._in_message = False
-
-    def _to_message(self) -> None:
-        if not self._in_message:
-            self._mac.update(bytes(-(self._head + self._aad_len) % 16))
-            self._in_message = True
-
-    def aad(self, view: memoryview) -> None:
-        """Authenticate more associated data."""
-        self._mac.update(view)
-        self._aad_len += view.nbytes
-
-    def encrypt(self, view: memoryview, out: memoryview) -> None:
-        """Encrypt the next piece into ``out``, authenticating it."""
-        self._to_message()
-        if self._MAC_PLAINTEXT:
-            self._mac.update(view)  # before an in-place encryption overwrites it
-        self._ctr.crypt(view, out)
-        if not self._MAC_PLAINTEXT:
-            self._mac.update(out)
-        self._msg_len += view.nbytes
-
-    def decrypt(self, view: memoryview, out: memoryview) -> None:
-        """Decrypt the next piece into ``out``, authenticating it."""
-        self._to_message()
-        if not self._MAC_PLAINTEXT:
-            self._mac.update(view)  # before an in-place decryption overwrites it
-        self._ctr.crypt(view, out)
-        if self._MAC_PLAINTEXT:
-            self._mac.update(out)
-        self._msg_len += view.nbytes
-
-    def _final_mac(self, lengths: bytes) -> bytes:
-        """The MAC of everything, closed by the ciphertext's padding and ``lengths``."""
-        self._to_message()
-        self._mac.update(bytes(-self._msg_len % 16) + lengths)
-        return self._mac.digest()
-
-
-class KernelAead:
-    """The routing and buffering shared by kernel-served AEAD objects.
-
-    Subclasses hold PyCryptodome's state machine and implement
-    :meth:`_make_stream`, :meth:`_find_one_shot`, and optionally
-    :meth:`_streamable`, :meth:`_stream_names` and :meth:`_compose_refusal`.
-    Their public methods run under the object's re-entrant lock (:func:`locked`),
-    so one object used from several threads serialises, as a hashlib object does.
+    Subclasses hold PyCryptodome's bookkeeping and implement :meth:`_make_engine`,
+    :meth:`_find_one_shot`, :meth:`_stream_names`, and optionally
+    :meth:`_compose_refusal`.  Their public methods run under the object's
+    re-entrant lock (:func:`locked`), so one object used from several threads
+    serialises, as a hashlib object does.
     """
 
     _key: bytes | KeyringKey
     _lock: threading.RLock
-    _mac_len: int
+    _mac_len: Any
     _next: tuple[str, ...]
     _pending: bytearray
-    _stream: Stream | None
-    _tag: bytes | None
-    _held_ct: bytes | None
+    _aad_start: int
+    _engine: Engine | None
     _one: tuple[Transform, bytes] | None | bool
+    _held: bytes | None
     _failed: bool
 
-    def _init_aead(self, key: bytes | KeyringKey, mac_len: int) -> None:
+    def _init_aead(self, key: bytes | KeyringKey, mac_len: Any) -> None:
         self._key = key
         self._lock = threading.RLock()
         self._mac_len = mac_len
         self._next = ALL
-        self._pending = bytearray()
-        self._stream = None
-        self._tag = None
-        self._held_ct = None
+        self._pending = bytearray()  # the MAC's input while no engine runs
+        self._aad_start = 0  # where the AAD starts in it (CCM: after B_0 and the AAD length)
+        self._engine = None
         self._one = False  # not looked up yet
+        self._held = None
         self._failed = False
         forksafe.watch_lock(self)
 
@@ -288,17 +231,13 @@ class KernelAead:
 
     # -- hooks ----------------------------------------------------------------------
 
-    def _make_stream(self) -> Stream:
-        """A new composed engine for this message (AAD not yet fed)."""
+    def _make_engine(self) -> Engine:
+        """A new composed engine for this message (nothing fed yet)."""
         raise NotImplementedError
 
     def _find_one_shot(self) -> tuple[Transform, bytes] | None:
         """``(keyed aead transform, IV)`` if the kernel AEAD serves these parameters."""
         raise NotImplementedError
-
-    def _streamable(self) -> bool:
-        """Whether the composed stream can start now (CCM: once both lengths are known)."""
-        return True
 
     def _stream_names(self) -> tuple[str, str]:
         """The composed path's kernel algorithms ``(keystream, mac)``, for backend_info."""
@@ -312,44 +251,6 @@ class KernelAead:
         """
         return None
 
-    # -- PyCryptodome's tag methods (the same in every AEAD mode) ---------------------------
-
-    #: digest()'s TypeError while decrypting (PyCryptodome's wording differs per mode).
-    _DIGEST_REFUSED = "digest() cannot be called when decrypting or validating a message"
-
-    def _final_tag(self) -> bytes:
-        """The tag at the end of the message (CCM checks the message length first)."""
-        return self._compute_tag()
-
-    @locked
-    def digest(self) -> bytes:
-        """The tag of the message (the last call when encrypting)."""
-        if DIGEST not in self._next:
-            raise TypeError(self._DIGEST_REFUSED)
-        self._next = (DIGEST,)
-        return self._final_tag()
-
-    def hexdigest(self) -> str:
-        """:meth:`digest` as hexadecimal digits."""
-        return self.digest().hex()
-
-    @locked
-    def verify(self, received_mac_tag: Any) -> None:
-        """Check the received tag.
-
-        Raises:
-            ValueError: ``"MAC check failed"`` (CCM: or ``"Message is too short"``).
-        """
-        if VERIFY not in self._next:
-            raise TypeError("verify() cannot be called when encrypting a message")
-        self._next = (VERIFY,)
-        self._final_tag()
-        self._check_tag(received_mac_tag)
-
-    def hexverify(self, hex_mac_tag: str) -> None:
-        """:meth:`verify` of a tag written in hexadecimal."""
-        self.verify(unhexlify(hex_mac_tag))
-
     # -- kcapi extras -------------------------------------------------------------------
 
     @property
@@ -358,14 +259,26 @@ class KernelAead:
         one = self._one_shot()
         if one is not None:
             return one[0].info()
-        if self._stream is not None:
-            return self._stream.info()
+        if self._engine is not None:
+            return self._engine.info()
         return composed_info(*self._stream_names())
 
-    def __reduce__(self) -> Any:
-        raise TypeError(f"cannot pickle {type(self).__name__!r} object")
+    def __copy__(self) -> Any:
+        """An independent object in the same state (the kernel state cloned)."""
+        with self._lock:
+            self._check_usable()
+            other = object.__new__(type(self))
+            other.__dict__.update(self.__dict__)
+            for name, value in vars(other).items():  # the mutable state: CCM's AAD list, ...
+                if isinstance(value, (list, bytearray)):
+                    setattr(other, name, type(value)(value))
+            other._lock = threading.RLock()
+            if self._engine is not None:
+                other._engine = self._guarded(self._engine.copy)
+            forksafe.watch_lock(other)
+            return other
 
-    # -- routing ---------------------------------------------------------------------
+    # -- the kernel side ----------------------------------------------------------------
 
     def _check_usable(self) -> None:
         if self._failed:
@@ -377,34 +290,38 @@ class KernelAead:
             self._one = self._find_one_shot()
         return self._one  # type: ignore[return-value]
 
-    def _add_aad(self, view: memoryview) -> None:
-        """Authenticate AAD: buffered while a one-shot is possible, else streamed."""
+    def _feed(self, data: bytes | memoryview) -> None:
+        """Give the MAC its next input (buffered until an engine runs)."""
         self._check_usable()
-        if self._stream is not None:
-            self._guarded(self._stream.aad, view)
+        if self._engine is not None:
+            self._guarded(self._engine.mac, data)
             return
-        self._pending += view
-        if len(self._pending) > aead.MAX_ONE_SHOT and self._streamable():
-            self._ensure_stream()
+        self._pending += data
+        if len(self._pending) > aead.MAX_ONE_SHOT and self._compose_refusal() is None:
+            self._engine_now()  # past any one-shot: not buffered without bound
 
-    def _ensure_stream(self) -> Stream:
-        """The composed stream, started (and fed the buffered AAD) on first use."""
+    def _engine_now(self) -> Engine:
+        """The composed engine, started (and fed the buffered MAC input) on first use.
+
+        Raises:
+            KernelUnavailableError: the composed path is refused (before any kernel call).
+        """
         self._check_usable()
-        stream = self._stream
-        if stream is None:
+        engine = self._engine
+        if engine is None:
             refusal = self._compose_refusal()
             if refusal is not None:
-                raise refusal  # before any kernel call: the object is unchanged
+                raise refusal
             try:
-                stream = self._make_stream()
+                engine = self._make_engine()
                 if self._pending:
-                    stream.aad(memoryview(self._pending))
+                    engine.mac(memoryview(self._pending))
             except BaseException:
                 self._failed = True
                 raise
             self._pending = bytearray()
-            self._stream = stream
-        return stream
+            self._engine = engine
+        return engine
 
     def _guarded(self, call: Any, *args: Any) -> Any:
         """Run a kernel operation; after a failure the object's state is unknown."""
@@ -412,134 +329,163 @@ class KernelAead:
             return call(*args)
         except BaseException:
             self._failed = True
-            self._stream = None  # never used again: its op socket closes now, not at del
+            self._engine = None  # never used again: its op sockets close now, not at del
             raise
 
-    def _crypt(self, view: memoryview, out: memoryview, encrypt: bool) -> None:
-        """Encrypt or decrypt the next piece through the composed stream into ``out``."""
-        stream = self._ensure_stream()
-        self._guarded(stream.encrypt if encrypt else stream.decrypt, view, out)
-
-    def _run(self, view: memoryview, output: Any, encrypt: bool) -> bytes | None:
-        """:meth:`_crypt` with PyCryptodome's ``output=`` contract."""
-        if output is not None:
-            self._crypt(view, output_view(output, view.nbytes), encrypt)
+    def _keystream(self, src: memoryview, dst: memoryview | None) -> bytes | None:
+        """The next ``src.nbytes`` keystream bytes XORed into ``src``: into ``dst``, or returned."""
+        if not src.nbytes:
+            return None if dst is not None else b""
+        engine = self._engine_now()
+        if dst is not None:
+            self._guarded(engine.crypt, src, dst)
             return None
-        return fill_bytes(view.nbytes, lambda out: self._crypt(view, out, encrypt))
+        return fill_bytes(src.nbytes, lambda out: self._guarded(engine.crypt, src, out))
 
-    def _fits(self, tfm: Transform, size: int) -> bool:
-        return len(self._pending) + size + self._mac_len <= aead.one_shot_limit(tfm)
+    def _finish(self) -> bytes:
+        """The engine's tag of everything fed (the bookkeeping fed the padding and lengths).
 
-    def _seal_whole(self, view: memoryview) -> bytes | None:
-        """Encrypt the whole message (buffered AAD + ``view``) with the kernel AEAD.
+        The message is then over: the engine is dropped, so its op sockets close now.
+        """
+        engine = self._engine_now()
+        tag = self._guarded(engine.finish)
+        self._engine = None
+        return tag
+
+    # -- the kernel's one-shot AEAD -------------------------------------------------------
+
+    def _whole(self, size: int) -> tuple[Transform, bytes] | None:
+        """The one-shot transform and IV, if no engine runs and ``size`` more bytes fit."""
+        self._check_usable()
+        if self._engine is not None or self._held is not None:
+            return None
+        one = self._one_shot()
+        aad = len(self._pending) - self._aad_start
+        if one is None or aad + size + self._mac_len > aead.one_shot_limit(one[0]):
+            return None
+        return one
+
+    def _seal(self, data: memoryview) -> tuple[bytes, bytes] | None:
+        """Encrypt the buffered AAD and ``data`` as one message: ``(ciphertext, tag)``, or
+        ``None`` when the one-shot path cannot take it (the caller composes)."""
+        one = self._whole(data.nbytes)
+        if one is None:
+            return None
+        tfm, iv = one
+        with memoryview(self._pending)[self._aad_start:] as aad:
+            return aead.seal(tfm, iv, aad, data, self._mac_len)
+
+    def _open(self, data: memoryview, tag: bytes) -> bytearray | None:
+        """Decrypt and verify the buffered AAD and ``data`` as one message.
 
         Returns:
-            The ciphertext (the tag is cached), or ``None`` when the one-shot
-            path cannot take it (the caller composes).
-        """
-        self._check_usable()
-        if self._stream is not None or self._held_ct is not None or self._tag is not None:
-            return None
-        one = self._one_shot()
-        if one is None or not self._fits(one[0], view.nbytes):
-            return None
-        tfm, iv = one
-        with memoryview(self._pending) as aad:
-            sealed = aead.seal(tfm, iv, aad, view, self._mac_len)
-        if sealed is None:
-            return None
-        self._tag = sealed[1]
-        return sealed[0]
-
-    def _compute_tag(self) -> bytes:
-        """The tag of the message so far (cached): one-shot for AAD alone, else the stream."""
-        if self._tag is not None:
-            return self._tag
-        if self._stream is None and self._held_ct is None:
-            if self._seal_whole(memoryview(b"")) is not None:
-                assert self._tag is not None
-                return self._tag
-        stream = self._ensure_stream()
-        held, self._held_ct = self._held_ct, None
-        if held is not None:  # a ciphertext a failed one-shot did not authenticate
-            scratch = bytearray(len(held))
-            self._guarded(stream.decrypt, memoryview(held), memoryview(scratch))
-            scratch[:] = bytes(len(scratch))
-        self._tag = self._guarded(stream.tag)
-        self._stream = None  # the message is over: its hash's op socket closes now
-        return self._tag
-
-    def _check_tag(self, received: Any) -> None:
-        """Compare the tag with ``received`` in constant time (PyCryptodome's errors)."""
-        if not compare_digest(self._compute_tag(), received):
-            raise ValueError(MAC_CHECK_FAILED)
-
-    def _open_verified(self, view: memoryview, received: Any, output: Any,
-                       whole: bool, verify: Any) -> bytes | None:
-        """``decrypt()`` then ``verify()``, releasing plaintext only for a right tag.
-
-        Args:
-            view: the ciphertext (the caller ran decrypt()'s state checks).
-            received: the received tag.
-            output: ``output=`` (already checked by the caller) or ``None``.
-            whole: whether ``view`` completes the message (the one-shot may serve it).
-            verify: the object's own ``verify`` (state checks and comparison).
+            The plaintext in a private buffer, or ``None`` when the one-shot path
+            cannot take it.
 
         Raises:
-            ValueError: ``"MAC check failed"``.
+            _kcapi.aead.TagMismatch: the tag is wrong (nothing was released).
         """
-        out = None if output is None else output_view(output, view.nbytes)
-        plain: bytearray | None = None
-        if whole and is_buffer(received) and len(received) == self._mac_len:
-            plain = self._open_whole(view, as_input(received))
-        elif whole and is_buffer(received) and self._compose_refusal() is not None:
-            # A tag of the wrong size cannot match: no need to compose (which may be refused).
-            self._next = (VERIFY,)
-            raise ValueError(MAC_CHECK_FAILED)
-        if plain is None:
-            def decrypt_and_verify(into: memoryview) -> None:
-                self._crypt(view, into, encrypt=False)
-                verify(received)
-
-            if out is None:  # (a kernel fault or a wrong tag: fill_bytes releases nothing)
-                return fill_bytes(view.nbytes, decrypt_and_verify)
-            plain = bytearray(view.nbytes)
-            try:
-                decrypt_and_verify(memoryview(plain))
-            except BaseException:
-                plain[:] = bytes(len(plain))  # a kernel fault or a wrong tag: release nothing
-                raise
-        if out is None:
-            return bytes(plain)
-        out[:] = plain
-        return None
-
-    def _open_whole(self, view: memoryview, tag: memoryview) -> bytearray | None:
-        """Decrypt and verify the whole message with the kernel AEAD (``None``: compose)."""
-        self._check_usable()
-        if self._stream is not None or self._held_ct is not None or self._tag is not None:
-            return None
-        one = self._one_shot()
-        if one is None or not self._fits(one[0], view.nbytes):
+        one = self._whole(data.nbytes)
+        if one is None:
             return None
         tfm, iv = one
+        with memoryview(self._pending)[self._aad_start:] as aad:
+            return aead.open_message(tfm, iv, aad, data, memoryview(tag))
+
+    def _verify_held(self, received: Any) -> bytes:
+        """Verify a tag for the ciphertext a failed one-shot kept; returns the tag if right.
+
+        Raises:
+            ValueError: ``"MAC check failed"``; TypeError: what ``compare_digest`` raises.
+        """
+        assert self._held is not None
+        tag = tag_bytes(received, self._mac_len)
+        if len(tag) == self._mac_len:
+            one = self._one_shot()
+            assert one is not None
+            try:
+                with memoryview(self._pending)[self._aad_start:] as aad:
+                    plain = aead.open_message(one[0], one[1], aad, memoryview(self._held),
+                                              memoryview(tag))
+            except aead.TagMismatch:
+                pass
+            else:
+                if plain is not None:
+                    plain[:] = bytes(len(plain))
+                    return tag
+        raise ValueError(MAC_CHECK_FAILED)
+
+    def _open_whole(self, src: memoryview, received: Any, output: Any,
+                    hold: Callable[[], None], done: Callable[[bytes], None]) -> Any:
+        """``decrypt_and_verify`` of a whole ordinary message by the one-shot AEAD.
+
+        ``hold()`` applies what the decryption did to the bookkeeping when the tag
+        is wrong (the ciphertext is then kept for a later ``verify()``), ``done(tag)``
+        when it is right.
+
+        Returns:
+            The plaintext (or ``None`` with ``output``), or :data:`NotImplemented`
+            when the one-shot path cannot take the message (the caller composes).
+
+        Raises:
+            ValueError: ``"MAC check failed"``; TypeError: a tag ``compare_digest`` refuses.
+        """
+        if self._whole(src.nbytes) is None:
+            return NotImplemented
         try:
-            with memoryview(self._pending) as aad:
-                plain = aead.open_message(tfm, iv, aad, view, tag)
+            tag = tag_bytes(received, self._mac_len)
+        except Exception:
+            self._keep(src, hold, output)
+            raise
+        if len(tag) != self._mac_len:
+            self._keep(src, hold, output)
+            raise ValueError(MAC_CHECK_FAILED)
+        try:
+            plain = self._open(src, tag)
         except aead.TagMismatch:
-            self._next = (VERIFY,)
-            self._held_ct = bytes(view)  # for a later verify() with another tag
+            self._keep(src, hold, output)
             raise ValueError(MAC_CHECK_FAILED) from None
-        if plain is not None:
-            self._next = (VERIFY,)
-            self._tag = bytes(tag)
-        return plain
+        if plain is None:
+            return NotImplemented
+        done(tag)
+        if output is None:
+            result = bytes(plain)
+            plain[:] = bytes(len(plain))
+            return result
+        c_view(output)[:] = plain
+        plain[:] = bytes(len(plain))
+        return None
+
+    def _keep(self, src: memoryview, hold: Callable[[], None], output: Any) -> None:
+        """A whole message failed its tag before any plaintext: keep the ciphertext."""
+        hold()
+        self._held = src.tobytes()
+        if output is not None:
+            zero(output)
+
+    def _open_composed(self, src: memoryview, dst: memoryview | None, output: Any,
+                       verify: Callable[[], None]) -> Any:
+        """Decrypt through the engine into a private buffer, ``verify()``, then release it."""
+        private = bytearray(src.nbytes)
+        try:
+            self._keystream(src, memoryview(private))
+            verify()
+        except BaseException:
+            private[:] = bytes(len(private))
+            if dst is not None:
+                dst[:] = bytes(dst.nbytes)
+            raise
+        if dst is None:
+            result = bytes(private)
+            private[:] = bytes(len(private))
+            return result
+        dst[:] = private
+        private[:] = bytes(len(private))
+        return None
 
 
 def composed_info(stream_name: str, mac_name: str) -> BackendInfo:
     """The :class:`BackendInfo` of a composed AEAD: both algorithms and drivers."""
-    from _kcapi import transform
-
     infos = []
     for kind, name in (("skcipher", stream_name), ("hash", mac_name)):
         found = transform._lookup(kind, name)
@@ -551,4 +497,3 @@ def composed_info(stream_name: str, mac_name: str) -> BackendInfo:
     kind = kinds.pop() if len(kinds) == 1 else "+".join(i.implementation for i in infos)
     return BackendInfo("kernel", "+".join(i.algorithm for i in infos),
                        "+".join(i.driver for i in infos), min(i.priority for i in infos), kind)
-

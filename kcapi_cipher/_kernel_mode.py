@@ -23,6 +23,7 @@ from _kcapi import forksafe
 from _kcapi.skcipher import Advance, KernelSkcipher, Pair
 from _kcapi.transform import BackendInfo
 
+from ._copying import Uncopyable
 from ._results import fill_bytes
 
 #: PyCryptodome's error for data past a keystream's end (a ValueError in every version).
@@ -50,11 +51,12 @@ def _input_view(data: Any) -> memoryview:
     return view if view.format == "B" and view.ndim == 1 else view.cast("B")
 
 
-class KernelCipher:
+class KernelCipher(Uncopyable):
     """Base of the kernel-served cipher objects (the API of PyCryptodome's mode objects).
 
     Subclasses set :attr:`_engine` and ``block_size`` and implement
-    :meth:`_process`; they may override :meth:`_check_length`.
+    :meth:`_process`; they may override :meth:`_check_length`.  Every other
+    attribute they hold is immutable, so :meth:`__copy__` can share it.
     """
 
     __slots__ = ("_engine", "_lock", "_next", "block_size", "__weakref__")
@@ -147,8 +149,24 @@ class KernelCipher:
     def __repr__(self) -> str:
         return f"<kcapi_cipher {type(self).__name__} ({self._engine.tfm.name}) @ {hex(id(self))}>"
 
-    def __reduce__(self) -> Any:
-        raise TypeError(f"cannot pickle {type(self).__name__!r} object")
+    def __copy__(self) -> KernelCipher:
+        """An independent object in the same state (``copy.copy``).
+
+        The kernel keeps nothing between requests (each carries its IV), so the
+        state is this object's attributes; the copy gets its own lock and engine.
+        """
+        with self._lock:
+            other = object.__new__(type(self))
+            for cls in type(self).__mro__:
+                for name in getattr(cls, "__slots__", ()):
+                    if name not in ("__weakref__", "_lock", "_engine") and hasattr(self, name):
+                        setattr(other, name, getattr(self, name))
+            engine = self._engine
+            other._engine = KernelSkcipher(engine.tfm, engine.block, engine.ivsize, engine.chains)
+            other._engine.failed = engine.failed
+            other._lock = threading.Lock()
+            forksafe.watch_lock(other)
+            return other
 
     # -- internals -------------------------------------------------------------------
 

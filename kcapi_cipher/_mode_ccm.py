@@ -5,9 +5,18 @@ handed over at once goes to the kernel's ``ccm(aes)``; piecewise use is composed
 in the kernel from ``ctr(aes)`` (counter blocks ``A_i``) and the keyed
 ``cbcmac(aes)`` hash (the CBC-MAC over ``B_0 || encoded a || A || 0-pad || P ||
 0-pad``); the tag is ``MSB_Tlen(T XOR S_0)``.  As in PyCryptodome, CCM needs
-both lengths before it can start: without ``assoc_len`` the AAD is buffered
-until the first encrypt/decrypt, and without ``msg_len`` only one
-encrypt/decrypt call is allowed (it is the whole message).
+both lengths before it can start: without ``assoc_len`` the AAD is kept until
+the first encrypt/decrypt, and without ``msg_len`` only one encrypt/decrypt
+call is allowed (it is the whole message).
+
+The bookkeeping is PyCryptodome's (see :mod:`._aead`): before the lengths are
+known the AAD chunks are kept as PyCryptodome keeps them (a copy of a
+writable buffer, else the object itself) and their ``len()`` sum becomes
+``assoc_len``; afterwards the MAC input goes through a cache of less than a
+block, filled by slicing and counted with ``len()``.  ``encrypt()``
+authenticates the plaintext before it checks ``output=``, and every counter
+moves before the check that raises -- so after any exception the object is
+where PyCryptodome's is, and a later tag covers the same bytes.
 
 A :class:`~_kcapi.keyring.KeyringKey` is served both ways: ``ccm(aes)``,
 ``ctr(aes)`` and ``cbcmac(aes)`` are all keyed from the keyring (the values
@@ -17,6 +26,9 @@ keystream, nothing that would let anyone forge or decrypt other messages).
 
 from __future__ import annotations
 
+import struct
+from binascii import unhexlify
+from hmac import compare_digest
 from typing import Any
 
 from _kcapi import aead, transform
@@ -26,52 +38,50 @@ from _kcapi.keyring import KeyringKey
 from _kcapi.names import ccm_names
 from _kcapi.transform import BackendInfo, Transform
 
-from ._aead import (ALL, DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, PaddedMacStream, KernelAead,
-                    MessageTooLongError, as_input, check_aes_key, composed_info, fallback,
-                    is_buffer, keyring_kernel, locked, min_bytes, output_view, random_nonce)
+from ._aead import (ALL, DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, KernelAead, MAC_CHECK_FAILED,
+                    MessageTooLongError, check_aes_key, composed_info, fallback, keyring_kernel,
+                    locked, random_nonce)
+from ._buffers import c_view, crypt_views, long_bytes, plain, writable
 from ._mode_gcm import cipher_name, software
 
 __all__ = ["CcmMode", "create"]
 
-
-def _encode_assoc_len(size: int) -> bytes:
-    """SP 800-38C A.2.2: the encoding of the AAD length ``a`` (empty when ``a`` is 0)."""
-    if size == 0:
-        return b""
-    if size < 2**16 - 2**8:
-        return size.to_bytes(2, "big")
-    if size < 2**32:
-        return b"\xff\xfe" + size.to_bytes(4, "big")
-    return b"\xff\xff" + size.to_bytes(8, "big")
+# PyCryptodome's MAC states.
+_NOT_STARTED, _AAD, _MESSAGE = 0, 1, 2
 
 
-class _CcmStream(PaddedMacStream):
-    """CCM composed in the kernel: ``ctr(aes)`` keystream + keyed ``cbcmac(aes)`` over
-    ``B_0 || encoded AAD length || AAD || pad16 || plaintext || pad16``."""
+class _CcmEngine:
+    """CCM composed in the kernel: ``ctr(aes)`` keystream + keyed ``cbcmac(aes)``."""
 
-    _MAC_PLAINTEXT = True
-
-    def __init__(self, ctr: Transform, mac: Transform, nonce: bytes, mac_len: int,
-                 msg_len: int, assoc_len: int):
+    def __init__(self, ctr: Transform, mac: Transform, nonce: bytes):
         q = 15 - len(nonce)
         prefix = bytes([q - 1]) + nonce
         self._ctr_tfm = ctr
         self._mac_tfm = mac
         self._s0 = keystream(ctr, prefix + bytes(q), 16)
-        mac_hash = KernelHash(mac, "cbcmac", 16, 16)
-        flags = (assoc_len > 0) << 6 | ((mac_len - 2) // 2) << 3 | (q - 1)
-        encoded = _encode_assoc_len(assoc_len)
-        mac_hash.update(bytes([flags]) + nonce + msg_len.to_bytes(q, "big") + encoded)
-        self._mac_len = mac_len
-        self._start(CounterStream(ctr, 16, lambda i: prefix + (i + 1).to_bytes(q, "big")),
-                    mac_hash, head=len(encoded))
+        self._mac = KernelHash(mac, "cbcmac", 16, 16)
+        self._stream = CounterStream(ctr, 16, lambda i: prefix + (i + 1).to_bytes(q, "big"))
 
-    def tag(self) -> bytes:
-        """``MSB_Tlen(CBC-MAC XOR S_0)``."""
-        return xor_bytes(self._final_mac(b""), self._s0)[:self._mac_len]
+    def mac(self, view: memoryview) -> None:
+        self._mac.update(view)
+
+    def crypt(self, view: memoryview, out: memoryview) -> None:
+        self._stream.crypt(view, out)
+
+    def finish(self) -> bytes:
+        """``T XOR S_0``, T the CBC-MAC of everything fed (whole blocks)."""
+        return xor_bytes(self._mac.digest(), self._s0)
+
+    def copy(self) -> _CcmEngine:
+        other = object.__new__(_CcmEngine)
+        other._ctr_tfm = self._ctr_tfm
+        other._mac_tfm = self._mac_tfm
+        other._s0 = self._s0
+        other._mac = self._mac.copy()
+        other._stream = self._stream.copy()
+        return other
 
     def info(self) -> BackendInfo:
-        """The kernel algorithms serving the stream."""
         return composed_info(self._ctr_tfm.name, self._mac_tfm.name)
 
 
@@ -83,8 +93,10 @@ class CcmMode(KernelAead):
         nonce: the nonce the object was created with.
     """
 
-    def __init__(self, cipher: str, key: bytes | KeyringKey, nonce: bytes, mac_len: int,
-                 msg_len: int | None, assoc_len: int | None):
+    _KIND = "ccm"
+
+    def __init__(self, cipher: str, key: bytes | KeyringKey, nonce: bytes, mac_len: Any,
+                 msg_len: Any, assoc_len: Any):
         self.block_size = 16
         self.nonce = nonce
         self._names = ccm_names(cipher)
@@ -92,20 +104,25 @@ class CcmMode(KernelAead):
         self._assoc_len = assoc_len
         self._cumul_assoc_len = 0
         self._cumul_msg_len = 0
+        self._status = _NOT_STARTED
+        self._items: list[Any] | None = []  # the AAD chunks before the MAC starts
+        self._cache_len = 0  # bytes the CBC-MAC has not taken yet (a block or more: broken)
+        self._mac_tag: bytes | None = None
+        self._sealed: bytes | None = None  # the tag the one-shot AEAD gave
         self._init_aead(key, mac_len)
+        if None not in (assoc_len, msg_len):
+            self._start_mac()
 
     # -- hooks ------------------------------------------------------------------------
 
-    def _streamable(self) -> bool:
-        return self._assoc_len is not None and self._msg_len is not None
-
-    def _make_stream(self) -> _CcmStream:
-        assert self._msg_len is not None and self._assoc_len is not None
+    def _make_engine(self) -> _CcmEngine:
         ctr = transform.get("skcipher", self._names.stream, self._key)
         mac = transform.get("hash", self._names.mac, self._key)
-        return _CcmStream(ctr, mac, self.nonce, self._mac_len, self._msg_len, self._assoc_len)
+        return _CcmEngine(ctr, mac, self.nonce)
 
     def _find_one_shot(self) -> tuple[Transform, bytes] | None:
+        if type(self._mac_len) is not int:
+            return None
         tfm = aead.optional_aead(self._names.aead, self._key, self._mac_len)
         if tfm is None:
             return None
@@ -114,6 +131,135 @@ class CcmMode(KernelAead):
 
     def _stream_names(self) -> tuple[str, str]:
         return self._names.stream, self._names.mac
+
+    # -- PyCryptodome's CBC-MAC bookkeeping ----------------------------------------------------
+
+    def _start_mac(self) -> None:
+        """B_0 and the encoded AAD length, then the AAD kept so far, into the MAC."""
+        if self._status != _NOT_STARTED or None in (self._assoc_len, self._msg_len):
+            raise AssertionError()
+        if not isinstance(self._items, list):
+            raise AssertionError()
+        q = 15 - len(self.nonce)
+        flags = (self._assoc_len > 0) << 6
+        flags |= ((self._mac_len - 2) // 2) << 3
+        flags |= q - 1
+        b_0 = struct.pack("B", flags) + self.nonce + long_bytes(self._msg_len, q)
+        encoded = b""
+        if self._assoc_len > 0:
+            if self._assoc_len < 2**16 - 2**8:
+                size = 2
+            elif self._assoc_len < 2**32:
+                encoded, size = b"\xff\xfe", 4
+            else:
+                encoded, size = b"\xff\xff", 8
+            encoded += long_bytes(self._assoc_len, size)
+        self._items.insert(0, b_0)
+        self._items.insert(1, encoded)
+        first = b"".join(self._items)
+        self._items = None
+        self._cache_len = 0
+        self._status = _AAD
+        self._aad_start = len(b_0) + len(encoded)
+        self._absorb(first)
+
+    def _absorb(self, data: Any) -> None:
+        """Authenticate ``data`` as PyCryptodome's CCM does (kept, or through its cache)."""
+        if self._status == _NOT_STARTED:
+            assert self._items is not None
+            self._items.append(bytes(data) if writable(data) else data)
+            return
+        if self._cache_len >= 16:
+            raise AssertionError()
+        if self._cache_len:
+            take = min(16 - self._cache_len, len(data))
+            piece = bytes(data[:take])
+            self._feed(piece)
+            self._cache_len += len(piece)
+            data = bytes(data[take:])
+            if self._cache_len < 16:
+                return
+            if self._cache_len % 16:
+                raise ValueError("Data must be padded to 16 byte boundary in CBC mode")
+            self._cache_len = 0
+        whole = len(data) // 16 * 16
+        tail = bytes(data[whole:])
+        self._cache_len = len(tail)
+        if whole:
+            try:
+                head = crypt_views(data[:whole], None)[0]  # CBC's checks
+            except BaseException:
+                self._feed(tail)  # PyCryptodome kept the tail before the head failed
+                raise
+            self._feed(head)
+        self._feed(tail)
+
+    def _pad(self) -> None:
+        if self._status == _NOT_STARTED or self._cache_len >= 16:
+            raise AssertionError()
+        if self._cache_len:
+            self._absorb(bytes(16 - self._cache_len))
+
+    def _resolve_assoc(self) -> None:
+        """The AAD is over: its length is now known (or must match the declared one)."""
+        if self._assoc_len is None:
+            if not isinstance(self._items, list):
+                raise AssertionError()
+            self._assoc_len = sum([len(x) for x in self._items])
+            if self._msg_len is not None:
+                self._start_mac()
+        elif self._cumul_assoc_len < self._assoc_len:
+            raise ValueError("Associated data is too short")
+
+    def _begin(self, method: str, data: Any) -> None:
+        """What encrypt() and decrypt() check and count first, in PyCryptodome's order."""
+        if method not in self._next:
+            raise TypeError(f"{method}() can only be called after initialization or an update()")
+        self._next = (ENCRYPT, DIGEST) if method == ENCRYPT else (DECRYPT, VERIFY)
+        self._resolve_assoc()
+        if self._msg_len is None:
+            q = 15 - len(self.nonce)
+            if len(long_bytes(len(data))) > q:
+                raise MessageTooLongError("Message too long for a %u-byte nonce" % len(self.nonce))
+            self._msg_len = len(data)
+            self._start_mac()
+            self._next = (DIGEST,) if method == ENCRYPT else (VERIFY,)
+        self._cumul_msg_len += len(data)
+        if self._cumul_msg_len > self._msg_len:
+            raise MessageTooLongError("Message longer than declared for (%u bytes vs %u bytes"
+                                      % (self._cumul_msg_len, self._msg_len))
+
+    def _whole_message(self, data: Any) -> bool:
+        """Whether ``data`` is the whole message, after ordinary AAD (one-shot material)."""
+        return (self._status == _AAD and self._sealed is None and self._mac_tag is None
+                and self._cumul_msg_len == self._msg_len == len(data)
+                and len(self._pending) - self._aad_start == self._assoc_len)
+
+    def _to_message(self) -> None:
+        if self._status == _AAD:
+            self._pad()
+            self._status = _MESSAGE
+
+    def _digest(self) -> bytes:
+        if self._mac_tag:
+            return self._mac_tag
+        self._resolve_assoc()
+        if self._msg_len is None:
+            self._msg_len = 0
+            self._start_mac()
+        if self._cumul_msg_len != self._msg_len:
+            raise ValueError("Message is too short")
+        if self._sealed is not None:
+            self._mac_tag = self._sealed
+            return self._mac_tag
+        if self._whole_message(b""):
+            sealed = self._seal(memoryview(b""))
+            if sealed is not None:
+                self._mac_tag = sealed[1]
+                return self._mac_tag
+        self._pad()
+        self._mac_tag = self._finish()[:self._mac_len]
+        return self._mac_tag
 
     # -- PyCryptodome's API -----------------------------------------------------------
 
@@ -131,32 +277,8 @@ class CcmMode(KernelAead):
         self._cumul_assoc_len += len(assoc_data)
         if self._assoc_len is not None and self._cumul_assoc_len > self._assoc_len:
             raise MessageTooLongError("Associated data longer than declared")
-        self._add_aad(as_input(assoc_data))
+        self._absorb(assoc_data)
         return self
-
-    def _close_assoc(self) -> None:
-        """No more AAD: its length is now known (or must match the declared one)."""
-        if self._assoc_len is None:
-            self._assoc_len = len(self._pending)
-        elif self._cumul_assoc_len < self._assoc_len:
-            raise ValueError("Associated data is too short")
-
-    def _begin(self, method: str, data: Any) -> bool:
-        """decrypt()/encrypt()'s checks; returns whether ``data`` completes the message."""
-        if method not in self._next:
-            raise TypeError(f"{method}() can only be called after initialization or an update()")
-        self._next = (ENCRYPT, DIGEST) if method == ENCRYPT else (DECRYPT, VERIFY)
-        self._close_assoc()
-        if self._msg_len is None:
-            if min_bytes(len(data)) > 15 - len(self.nonce):
-                raise MessageTooLongError("Message too long for a %u-byte nonce" % len(self.nonce))
-            self._msg_len = len(data)
-            self._next = (DIGEST,) if method == ENCRYPT else (VERIFY,)
-        self._cumul_msg_len += len(data)
-        if self._cumul_msg_len > self._msg_len:
-            raise MessageTooLongError("Message longer than declared for (%u bytes vs %u bytes"
-                                      % (self._cumul_msg_len, self._msg_len))
-        return self._stream is None and self._cumul_msg_len == self._msg_len
 
     @locked
     def encrypt(self, plaintext: Any, output: Any = None) -> bytes | None:
@@ -165,20 +287,30 @@ class CcmMode(KernelAead):
         Returns:
             The ciphertext, or ``None`` when ``output`` was given.
         """
-        whole = self._begin(ENCRYPT, plaintext)
-        if not is_buffer(plaintext):
-            bytes(plaintext)  # PyCryptodome's first use of it, with bytes()'s errors
-        return self._encrypt(as_input(plaintext), output, whole)
+        self._begin(ENCRYPT, plaintext)
+        if self._whole_message(plaintext):
+            try:
+                src, dst = crypt_views(plaintext, output)
+            except Exception:
+                pass  # the steps below raise it where PyCryptodome does
+            else:
+                sealed = self._seal(src)
+                if sealed is not None:
+                    self._status = _MESSAGE
+                    self._sealed = sealed[1]
+                    if dst is None:
+                        return sealed[0]
+                    dst[:] = sealed[0]
+                    return None
+        self._to_message()
+        self._absorb(plaintext)  # the MAC covers the plaintext, before output= is checked
+        src, dst = crypt_views(plaintext, output)
+        return self._keystream(src, dst)
 
-    def _encrypt(self, view: memoryview, output: Any, whole: bool) -> bytes | None:
-        out = None if output is None else output_view(output, view.nbytes)
-        sealed = self._seal_whole(view) if whole else None
-        if sealed is None:
-            return self._run(view, output, encrypt=True)
-        if out is None:
-            return sealed
-        out[:] = sealed
-        return None
+    def _decrypting(self, ciphertext: Any, output: Any) -> tuple[memoryview, memoryview | None]:
+        """decrypt()'s steps before its keystream."""
+        self._to_message()
+        return crypt_views(ciphertext, output)
 
     @locked
     def decrypt(self, ciphertext: Any, output: Any = None) -> bytes | None:
@@ -188,17 +320,45 @@ class CcmMode(KernelAead):
             The plaintext, or ``None`` when ``output`` was given.
         """
         self._begin(DECRYPT, ciphertext)
-        return self._run(as_input(ciphertext), output, encrypt=False)
+        src, dst = self._decrypting(ciphertext, output)
+        result = self._keystream(src, dst)
+        self._absorb(result if output is None else output)
+        return result
 
-    def _final_tag(self) -> bytes:
-        if self._tag:
-            return self._tag
-        self._close_assoc()
-        if self._msg_len is None:
-            self._msg_len = 0
-        if self._cumul_msg_len != self._msg_len:
-            raise ValueError("Message is too short")
-        return self._compute_tag()
+    _DIGEST_REFUSED = "digest() cannot be called when decrypting or validating a message"
+
+    @locked
+    def digest(self) -> bytes:
+        """The tag of the message (the last call when encrypting)."""
+        if DIGEST not in self._next:
+            raise TypeError(self._DIGEST_REFUSED)
+        self._next = (DIGEST,)
+        return self._digest()
+
+    def hexdigest(self) -> str:
+        """:meth:`digest` as hexadecimal digits."""
+        return self.digest().hex()
+
+    @locked
+    def verify(self, received_mac_tag: Any) -> None:
+        """Check the received tag.
+
+        Raises:
+            ValueError: ``"MAC check failed"`` (or ``"Message is too short"``).
+        """
+        if VERIFY not in self._next:
+            raise TypeError("verify() cannot be called when encrypting a message")
+        self._next = (VERIFY,)
+        if self._held is not None:
+            self._mac_tag = self._verify_held(received_mac_tag)
+            self._held = None
+            return
+        if not compare_digest(self._digest(), received_mac_tag):
+            raise ValueError(MAC_CHECK_FAILED)
+
+    def hexverify(self, hex_mac_tag: Any) -> None:
+        """:meth:`verify` of a tag written in hexadecimal."""
+        self.verify(unhexlify(hex_mac_tag))
 
     @locked
     def encrypt_and_digest(self, plaintext: Any, output: Any = None) -> tuple[bytes | None, bytes]:
@@ -217,14 +377,88 @@ class CcmMode(KernelAead):
         Raises:
             ValueError: ``"MAC check failed"``.
         """
-        whole = self._begin(DECRYPT, ciphertext)
-        view = as_input(ciphertext)
-        if output is not None:
-            output_view(output, view.nbytes)
-        return self._open_verified(view, received_mac_tag, output, whole, self.verify)
+        self._begin(DECRYPT, ciphertext)
+        if self._whole_message(ciphertext):
+            try:
+                src, dst = crypt_views(ciphertext, output)
+            except Exception:
+                pass  # the steps below raise it where PyCryptodome does
+            else:
+                def hold() -> None:
+                    self._status = _MESSAGE
+                    self._next = (VERIFY,)
+
+                def done(tag: bytes) -> None:
+                    hold()
+                    self._mac_tag = tag
+
+                result = self._open_whole(src, received_mac_tag, output, hold, done)
+                if result is not NotImplemented:
+                    return result
+        src, dst = self._decrypting(ciphertext, output)
+        return self._open_verified(src, dst, output, received_mac_tag)
+
+    def _open_verified(self, src: memoryview, dst: memoryview | None, output: Any,
+                       received: Any) -> bytes | None:
+        """Decrypt into a private buffer, authenticate the plaintext, verify, then release it.
+
+        PyCryptodome authenticates what it wrote (``output``, or the returned
+        bytes); the private buffer is authenticated through a view of the same
+        format and shape, so the same slicing rules apply.  An ``output`` whose
+        format no view can take gets the plaintext directly (zeroed on failure).
+        """
+        shaped = None if output is None else _shaped_like(output)
+        if output is not None and shaped is None:
+            try:
+                self._keystream(src, dst)
+                self._absorb(output)
+                self.verify(received)
+            except BaseException:
+                assert dst is not None
+                dst[:] = bytes(dst.nbytes)
+                raise
+            return None
+        private = bytearray(src.nbytes)
+        view = memoryview(private)
+        try:
+            self._keystream(src, view)
+            self._absorb(view if shaped is None else shaped(view))
+            self.verify(received)
+        except BaseException:
+            private[:] = bytes(len(private))
+            if dst is not None:
+                dst[:] = bytes(dst.nbytes)
+            raise
+        if dst is None:
+            result = bytes(private)
+            private[:] = bytes(len(private))
+            return result
+        dst[:] = private
+        private[:] = bytes(len(private))
+        return None
 
     def __repr__(self) -> str:
         return f"<kcapi_cipher CcmMode ({self._names.aead}) @ {hex(id(self))}>"
+
+
+def _shaped_like(output: Any) -> Any:
+    """A function giving a byte view the format and shape of ``output`` (``None``: none can)."""
+    if not isinstance(output, memoryview) or (output.ndim == 1 and output.format == "B"):
+        return lambda view: view
+    try:
+        memoryview(bytearray(output.nbytes)).cast(output.format, output.shape)
+    except (TypeError, ValueError):
+        return None
+    return lambda view: view.cast(output.format, output.shape)
+
+
+def _ordinary(key: Any, nonce: Any, mac_len: Any, msg_len: Any, assoc_len: Any,
+              params: dict[str, Any]) -> bool:
+    """Whether the arguments are the ordinary kinds the checks below mirror exactly."""
+    return ((isinstance(key, KeyringKey) or plain(key)) and plain(nonce)
+            and type(mac_len) is int and all(v is None or type(v) is int and v >= 0
+                                             for v in (msg_len, assoc_len))
+            and set(params) <= {"use_aesni"})
 
 
 def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
@@ -260,17 +494,26 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
     mac_len = params.pop("mac_len", 16)
     msg_len = params.pop("msg_len", None)
     assoc_len = params.pop("assoc_len", None)
-    nonce_bytes = bytes(nonce)
-    if not isinstance(key, KeyringKey):
-        bytes(key)  # PyCryptodome copies the key here, with bytes()'s errors
-    if mac_len not in (4, 6, 8, 10, 12, 14, 16):
-        raise ValueError("Parameter 'mac_len' must be even and in the range 4..16 (not %d)"
-                         % mac_len)
-    if not (7 <= len(nonce) <= 13):
-        raise ValueError("Length of parameter 'nonce' must be in the range 7..13 bytes")
-    if msg_len and min_bytes(msg_len) > 15 - len(nonce):
-        raise MessageTooLongError("Message too long for a %u-byte nonce" % len(nonce))
-    key_bytes = check_aes_key(key, params, "CBC")
+    if not _ordinary(key, nonce, mac_len, msg_len, assoc_len, params):
+        from ._routing import keyring_split
+
+        checked, _ = keyring_split(key, "aes")
+        software(algorithm).new(checked, 8, **kwargs)  # PyCryptodome's error, if any
+        key_bytes: bytes | KeyringKey = key if isinstance(key, KeyringKey) else \
+            bytes(c_view(key))
+        nonce_bytes = bytes(nonce)
+    else:
+        nonce_bytes = bytes(nonce)
+        if not isinstance(key, KeyringKey):
+            bytes(key)  # PyCryptodome copies the key here, with bytes()'s errors
+        if mac_len not in (4, 6, 8, 10, 12, 14, 16):
+            raise ValueError("Parameter 'mac_len' must be even and in the range 4..16 (not %d)"
+                             % mac_len)
+        if not (7 <= len(nonce) <= 13):
+            raise ValueError("Length of parameter 'nonce' must be in the range 7..13 bytes")
+        if msg_len and len(long_bytes(msg_len)) > 15 - len(nonce):
+            raise MessageTooLongError("Message too long for a %u-byte nonce" % len(nonce))
+        key_bytes = check_aes_key(key, params, "CBC")
     cipher = cipher_name(algorithm)
     names = ccm_names(cipher)
     needs = [("skcipher", names.stream), ("hash", names.mac)]

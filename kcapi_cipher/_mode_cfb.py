@@ -43,6 +43,8 @@ class CfbMode(StreamMode):
 
     __slots__ = ("iv", "IV", "_segment")
 
+    _KIND = "cfb"
+
     _STATE = StreamMode._STATE + ("_segment",)
 
     def __init__(self, engine: KernelSkcipher, block_size: int, iv: bytes):
@@ -91,8 +93,11 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
     def make() -> Any:
         return _routing.reference(algorithm).new(key, MODE, *args, **kwargs)
 
+    # The arguments as the kernel path reads them (make() keeps the caller's own).
+    used_key, used_args, used_kwargs = _routing.normalized(make, algorithm, key, args, kwargs)
+
     size = _params.block_size(algorithm)
-    parsed = _params.iv_mode_args(algorithm, MODE, key, args, kwargs)
+    parsed = _params.iv_mode_args(algorithm, MODE, used_key, used_args, used_kwargs)
     segment = parsed.rest.pop("segment_size", 8) if parsed is not None else None
     if parsed is None or parsed.rest or type(segment) is not int:
         return _routing.outside(make, label, name, "arguments outside what the kernel path takes",

@@ -65,6 +65,8 @@ class CtrMode(StreamMode):
 
     __slots__ = ("nonce", "_layout", "_counter", "_used", "_limit", "_by_ecb")
 
+    _KIND = "ctr"
+
     _DECRYPT_REPORTS_OUTPUT = False
     _STATE = StreamMode._STATE + ("_counter", "_used")
 
@@ -153,10 +155,13 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
     def make() -> Any:
         return _routing.reference(algorithm).new(key, MODE, *args, **kwargs)
 
+    # The arguments as the kernel path reads them (make() keeps the caller's own).
+    used_key, used_args, used_kwargs = _routing.normalized(make, algorithm, key, args, kwargs)
+
     size = _params.block_size(algorithm)
-    params = _params.with_positional(MODE, args, kwargs)
+    params = _params.with_positional(MODE, used_args, used_kwargs)
     threads = params.pop("threads", 1) if params is not None else None
-    raw = _params.cipher_key(algorithm, key, params) if params is not None else None
+    raw = _params.cipher_key(algorithm, used_key, params) if params is not None else None
     layout = _params.ctr_layout(params, size) if raw is not None and params is not None else None
     if layout is None or raw is None or not _params.threads_ok(threads):
         return _routing.outside(make, label, skcipher_name("ctr", algorithm),

@@ -26,6 +26,8 @@ class EcbMode(KernelCipher):
 
     __slots__ = ()
 
+    _KIND = "ecb"
+
     _ORDERED = False
 
     def __init__(self, engine: KernelSkcipher, block_size: int):
@@ -63,8 +65,11 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
     def make() -> Any:
         return _routing.reference(algorithm).new(key, MODE, *args, **kwargs)
 
-    params = _params.with_positional(MODE, args, kwargs)
-    raw = _params.cipher_key(algorithm, key, params) if params is not None else None
+    # The arguments as the kernel path reads them (make() keeps the caller's own).
+    used_key, used_args, used_kwargs = _routing.normalized(make, algorithm, key, args, kwargs)
+
+    params = _params.with_positional(MODE, used_args, used_kwargs)
+    raw = _params.cipher_key(algorithm, used_key, params) if params is not None else None
     if raw is None or params:
         return _routing.outside(make, f"{algorithm.upper()} MODE_ECB", name,
                                 "arguments outside what the kernel path takes", keyring)

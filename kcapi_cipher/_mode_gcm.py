@@ -7,6 +7,15 @@ handed over at once goes to the kernel's ``gcm(aes)`` (12-byte nonces, tags of
 hash (H = E_K(0^128)); the tag is ``E_K(J0) XOR S``.  Other nonce lengths get
 ``J0 = GHASH_H(nonce || 0-pad || [len(nonce)]_64)`` from the same ``ghash``.
 
+The bookkeeping is PyCryptodome's (see :mod:`._aead`): the AAD and the
+ciphertext enter GHASH through a cache of less than a block, filled by
+slicing the caller's objects and counted with ``len()``; the lengths block
+holds those counts.  So a chunk whose ``len()`` is not its size (a
+memoryview cast to ``'H'``) is authenticated as PyCryptodome authenticates it,
+one that leaves the cache a block or longer breaks the object exactly as it
+breaks PyCryptodome's (every later call raises ``AssertionError``), and
+``decrypt()`` authenticates its ciphertext before checking ``output=``.
+
 A :class:`~_kcapi.keyring.KeyringKey` is served by the kernel's ``gcm(aes)``
 only -- a 12-byte nonce, a tag of 4, 8 or 12..16 bytes, one whole message per
 object (``encrypt_and_digest``/``decrypt_and_verify``, AAD by ``update``, at
@@ -16,6 +25,8 @@ most 64 KiB in all) -- because the composed path computes the hash key
 
 from __future__ import annotations
 
+from binascii import unhexlify
+from hmac import compare_digest
 from typing import Any
 
 from _kcapi import aead, transform
@@ -26,9 +37,11 @@ from _kcapi.keyring import KeyringKey
 from _kcapi.names import AEAD_CIPHERS, gcm_names
 from _kcapi.transform import BackendInfo, Transform
 
-from ._aead import (ALL, DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, PaddedMacStream, KernelAead,
-                    MessageTooLongError, as_input, check_aes_key, composed_info, fallback,
-                    is_buffer, keyring_kernel, locked, output_view, random_nonce)
+from . import _reference as ref
+from ._aead import (ALL, DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, KernelAead, MAC_CHECK_FAILED,
+                    MessageTooLongError, check_aes_key, composed_info, fallback, is_buffer,
+                    keyring_kernel, locked, random_nonce)
+from ._buffers import c_view, crypt_views, long_bytes, plain
 
 __all__ = ["GcmMode", "create"]
 
@@ -47,10 +60,10 @@ _KEYRING_ONE_SHOT = ("with a keyring key only the kernel's gcm(aes) serves GCM: 
                      "key that lets its holder forge tags")
 
 
-class _GcmStream(PaddedMacStream):
-    """GCM composed in the kernel: ``ctr(aes)`` keystream + keyed ``ghash``."""
+class _GcmEngine:
+    """GCM composed in the kernel: the GCTR keystream on ``ctr(aes)`` and a keyed ``ghash``."""
 
-    def __init__(self, ctr: Transform, ghash_name: str, nonce: bytes, mac_len: int):
+    def __init__(self, ctr: Transform, ghash_name: str, nonce: bytes):
         h = keystream(ctr, bytes(16), 16)  # H = E_K(0^128)
         ghash_tfm = transform.get("hash", ghash_name, h)
         if len(nonce) == 12:
@@ -62,17 +75,28 @@ class _GcmStream(PaddedMacStream):
             j0 = g.digest()
         self._ctr_tfm = ctr
         self._j0 = j0
-        self._mac_len = mac_len
-        self._start(gctr_stream(ctr, j0), KernelHash(ghash_tfm, "ghash", 16, 16))
+        self._mac = KernelHash(ghash_tfm, "ghash", 16, 16)
+        self._stream = gctr_stream(ctr, j0)
 
-    def tag(self) -> bytes:
-        """``MSB_t(E_K(J0) XOR GHASH(A || 0 || C || 0 || [len(A)]_64 || [len(C)]_64))``."""
-        s = self._final_mac((8 * self._aad_len).to_bytes(8, "big")
-                            + (8 * self._msg_len).to_bytes(8, "big"))
-        return xor_bytes(s, keystream(self._ctr_tfm, self._j0, 16))[:self._mac_len]
+    def mac(self, view: memoryview) -> None:
+        self._mac.update(view)
+
+    def crypt(self, view: memoryview, out: memoryview) -> None:
+        self._stream.crypt(view, out)
+
+    def finish(self) -> bytes:
+        """``E_K(J0) XOR GHASH(everything fed)``."""
+        return xor_bytes(self._mac.digest(), keystream(self._ctr_tfm, self._j0, 16))
+
+    def copy(self) -> _GcmEngine:
+        other = object.__new__(_GcmEngine)
+        other._ctr_tfm = self._ctr_tfm
+        other._j0 = self._j0
+        other._mac = self._mac.copy()
+        other._stream = self._stream.copy()
+        return other
 
     def info(self) -> BackendInfo:
-        """The kernel algorithms serving the stream."""
         return composed_info(self._ctr_tfm.name, "ghash")
 
 
@@ -98,22 +122,28 @@ class GcmMode(KernelAead):
         nonce: the nonce the object was created with.
     """
 
-    def __init__(self, cipher: str, key: bytes | KeyringKey, nonce: bytes, mac_len: int):
+    _KIND = "gcm"
+
+    def __init__(self, cipher: str, key: bytes | KeyringKey, nonce: bytes, mac_len: Any):
         self.block_size = 16
         self.nonce = nonce
         self._names = gcm_names(cipher)
-        self._auth_len = 0
-        self._msg_len = 0
+        self._auth_len = 0  # the sum of len() of the AAD chunks
+        self._msg_len = 0  # the sum of len() of the message chunks
+        self._cache_len = 0  # bytes GHASH has not taken yet (a block or more: broken)
+        self._in_message = False
+        self._tag: bytes | None = None
         self._init_aead(key, mac_len)
 
     # -- hooks ------------------------------------------------------------------------
 
-    def _make_stream(self) -> _GcmStream:
+    def _make_engine(self) -> _GcmEngine:
         ctr = transform.get("skcipher", self._names.stream, self._key)
-        return _GcmStream(ctr, self._names.mac, self.nonce, self._mac_len)
+        return _GcmEngine(ctr, self._names.mac, self.nonce)
 
     def _find_one_shot(self) -> tuple[Transform, bytes] | None:
-        if len(self.nonce) != 12 or self._mac_len not in _KERNEL_TAG_SIZES:
+        if (len(self.nonce) != 12 or type(self._mac_len) is not int
+                or self._mac_len not in _KERNEL_TAG_SIZES):
             return None
         tfm = aead.optional_aead(self._names.aead, self._key, self._mac_len)
         return None if tfm is None else (tfm, self.nonce)
@@ -126,6 +156,59 @@ class GcmMode(KernelAead):
             return keyring_needs_kernel(self._key, "AES MODE_GCM beyond one whole message",
                                         _KEYRING_ONE_SHOT)
         return None
+
+    # -- PyCryptodome's GHASH bookkeeping ------------------------------------------------------
+
+    def _absorb(self, data: Any) -> None:
+        """Authenticate ``data`` as PyCryptodome's GCM does: slicing it, counting its items."""
+        if self._cache_len >= 16:
+            raise AssertionError()
+        if self._cache_len:
+            take = min(16 - self._cache_len, len(data))
+            piece = bytes(data[:take])
+            self._feed(piece)
+            self._cache_len += len(piece)
+            data = data[take:]
+            if self._cache_len < 16:
+                return
+            if self._cache_len % 16:
+                raise AssertionError()
+            self._cache_len = 0
+        whole = len(data) // 16 * 16
+        tail = bytes(data[whole:])
+        self._cache_len = len(tail)
+        if whole:
+            try:
+                head = c_view(data if whole == len(data) else memoryview(data)[:whole])
+            except BaseException:
+                self._feed(tail)  # PyCryptodome kept the tail before the head failed
+                raise
+            self._feed(head)
+        self._feed(tail)
+
+    def _pad(self) -> None:
+        if self._cache_len >= 16:
+            raise AssertionError()
+        if self._cache_len:
+            self._absorb(bytes(16 - self._cache_len))
+
+    def _regular(self) -> bool:
+        """Whether the AAD so far is exactly the bytes its length counts (one-shot material)."""
+        return not self._in_message and self._tag is None and len(self._pending) == self._auth_len
+
+    def _compute_mac(self) -> bytes:
+        if self._tag:
+            return self._tag
+        if self._regular():
+            sealed = self._seal(memoryview(b""))
+            if sealed is not None:
+                self._tag = sealed[1]
+                return self._tag
+        self._pad()
+        self._absorb(long_bytes(8 * self._auth_len, 8))
+        self._absorb(long_bytes(8 * self._msg_len, 8))
+        self._tag = self._finish()[:self._mac_len]
+        return self._tag
 
     # -- PyCryptodome's API -----------------------------------------------------------
 
@@ -141,20 +224,30 @@ class GcmMode(KernelAead):
         if self._auth_len + len(assoc_data) > _MAX_AAD_LEN:
             raise MessageTooLongError("Additional Authenticated Data exceeds maximum length")
         self._next = ALL
-        if not is_buffer(assoc_data):
-            bytes(assoc_data)  # PyCryptodome's first use of it, with bytes()'s errors
-        view = as_input(assoc_data)
-        self._add_aad(view)
-        self._auth_len += view.nbytes
+        self._absorb(assoc_data)
+        self._auth_len += len(assoc_data)
         return self
 
-    def _begin(self, method: str, data: Any, what: str) -> memoryview:
+    def _start(self, method: str, data: Any, piecewise: bool) -> None:
+        """The checks opening encrypt() and decrypt(); ``piecewise`` calls need the engine."""
         if method not in self._next:
             raise TypeError(f"{method}() can only be called after initialization or an update()")
         if self._msg_len + len(data) > _MAX_MSG_LEN:
+            what = "Plaintext" if method == ENCRYPT else "Ciphertext"
             raise MessageTooLongError(f"{what} exceeds maximum length")
+        if piecewise:
+            refusal = self._compose_refusal()
+            if refusal is not None:
+                raise refusal  # before anything changed: a whole message still works
         self._next = (ENCRYPT, DIGEST) if method == ENCRYPT else (DECRYPT, VERIFY)
-        return as_input(data)
+
+    def _encrypted(self, written: Any, plaintext: Any) -> None:
+        """Authenticate the ciphertext just written (PyCryptodome's order: after encrypting)."""
+        if not self._in_message:
+            self._pad()
+            self._in_message = True
+        self._absorb(written)
+        self._msg_len += len(plaintext)
 
     @locked
     def encrypt(self, plaintext: Any, output: Any = None) -> bytes | None:
@@ -167,10 +260,19 @@ class GcmMode(KernelAead):
         Returns:
             The ciphertext, or ``None`` when ``output`` was given.
         """
-        view = self._begin(ENCRYPT, plaintext, "Plaintext")
-        result = self._run(view, output, encrypt=True)
-        self._msg_len += view.nbytes
+        self._start(ENCRYPT, plaintext, True)
+        src, dst = crypt_views(plaintext, output)
+        result = self._keystream(src, dst)
+        self._encrypted(result if output is None else output, plaintext)
         return result
+
+    def _decrypting(self, ciphertext: Any) -> None:
+        """What decrypt() does before its keystream: authenticate the ciphertext first."""
+        if not self._in_message:
+            self._pad()
+            self._in_message = True
+        self._absorb(ciphertext)
+        self._msg_len += len(ciphertext)
 
     @locked
     def decrypt(self, ciphertext: Any, output: Any = None) -> bytes | None:
@@ -179,10 +281,45 @@ class GcmMode(KernelAead):
         Returns:
             The plaintext, or ``None`` when ``output`` was given.
         """
-        view = self._begin(DECRYPT, ciphertext, "Ciphertext")
-        result = self._run(view, output, encrypt=False)
-        self._msg_len += view.nbytes
-        return result
+        self._start(DECRYPT, ciphertext, True)
+        self._decrypting(ciphertext)
+        src, dst = crypt_views(ciphertext, output)
+        return self._keystream(src, dst)
+
+    _DIGEST_REFUSED = "digest() cannot be called when decrypting or validating a message"
+
+    @locked
+    def digest(self) -> bytes:
+        """The tag of the message (the last call when encrypting)."""
+        if DIGEST not in self._next:
+            raise TypeError(self._DIGEST_REFUSED)
+        self._next = (DIGEST,)
+        return self._compute_mac()
+
+    def hexdigest(self) -> str:
+        """:meth:`digest` as hexadecimal digits."""
+        return self.digest().hex()
+
+    @locked
+    def verify(self, received_mac_tag: Any) -> None:
+        """Check the received tag.
+
+        Raises:
+            ValueError: ``"MAC check failed"``.
+        """
+        if VERIFY not in self._next:
+            raise TypeError("verify() cannot be called when encrypting a message")
+        self._next = (VERIFY,)
+        if self._held is not None:
+            self._tag = self._verify_held(received_mac_tag)
+            self._held = None
+            return
+        if not compare_digest(self._compute_mac(), received_mac_tag):
+            raise ValueError(MAC_CHECK_FAILED)
+
+    def hexverify(self, hex_mac_tag: Any) -> None:
+        """:meth:`verify` of a tag written in hexadecimal."""
+        self.verify(unhexlify(hex_mac_tag))
 
     @locked
     def encrypt_and_digest(self, plaintext: Any, output: Any = None) -> tuple[bytes | None, bytes]:
@@ -191,17 +328,22 @@ class GcmMode(KernelAead):
         Returns:
             ``(ciphertext or None, tag)``.
         """
-        view = self._begin(ENCRYPT, plaintext, "Plaintext")
-        out = None if output is None else output_view(output, view.nbytes)
-        sealed = self._seal_whole(view)
+        self._start(ENCRYPT, plaintext, False)
+        src, dst = crypt_views(plaintext, output)
+        sealed = self._seal(src) if self._regular() else None
         if sealed is None:
-            result = self._run(view, output, encrypt=True)
-        elif out is None:
-            result = sealed
+            refusal = self._compose_refusal()
+            if refusal is not None:
+                raise refusal
+            result = self._keystream(src, dst)
+            self._encrypted(result if output is None else output, plaintext)
         else:
-            out[:] = sealed
-            result = None
-        self._msg_len += view.nbytes
+            result = sealed[0] if dst is None else None
+            if dst is not None:
+                dst[:] = sealed[0]
+            self._in_message = True
+            self._msg_len += len(plaintext)
+            self._tag = sealed[1]
         return result, self.digest()
 
     @locked
@@ -212,15 +354,40 @@ class GcmMode(KernelAead):
         Raises:
             ValueError: ``"MAC check failed"``.
         """
-        view = self._begin(DECRYPT, ciphertext, "Ciphertext")
-        if output is not None:
-            output_view(output, view.nbytes)
-        result = self._open_verified(view, received_mac_tag, output, True, self.verify)
-        self._msg_len += view.nbytes
-        return result
+        self._start(DECRYPT, ciphertext, False)
+        if self._regular():
+            try:
+                src, dst = crypt_views(ciphertext, output)
+            except Exception:
+                pass  # the steps below raise it where PyCryptodome does
+            else:
+                def hold() -> None:
+                    self._in_message = True
+                    self._msg_len += len(ciphertext)
+                    self._next = (VERIFY,)
+
+                def done(tag: bytes) -> None:
+                    hold()
+                    self._tag = tag
+
+                result = self._open_whole(src, received_mac_tag, output, hold, done)
+                if result is not NotImplemented:
+                    return result
+        refusal = self._compose_refusal()
+        if refusal is not None:
+            raise refusal
+        self._decrypting(ciphertext)
+        src, dst = crypt_views(ciphertext, output)
+        return self._open_composed(src, dst, output, lambda: self.verify(received_mac_tag))
 
     def __repr__(self) -> str:
         return f"<kcapi_cipher GcmMode ({self._names.aead}) @ {hex(id(self))}>"
+
+
+def _ordinary(key: Any, nonce: Any, mac_len: Any, threads: Any, params: dict[str, Any]) -> bool:
+    """Whether the arguments are the ordinary kinds the checks below mirror exactly."""
+    return ((isinstance(key, KeyringKey) or plain(key)) and plain(nonce)
+            and type(mac_len) is int and type(threads) is int and set(params) <= {"use_aesni"})
 
 
 def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
@@ -258,18 +425,24 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
     mac_len = params.pop("mac_len", 16)
     threads = params.pop("threads", 1)
     params.pop("use_clmul", None)
-    if len(nonce) == 0:
-        raise ValueError("Nonce cannot be empty")
-    if not is_buffer(nonce):
-        raise TypeError("Nonce must be bytes, bytearray or memoryview")
-    if len(nonce) > 2**64 - 1:
-        raise ValueError("Nonce exceeds maximum length")
-    if not isinstance(key, KeyringKey):
-        bytes(key)  # PyCryptodome copies the key here, with bytes()'s errors
-    if not (4 <= mac_len <= 16):
-        raise ValueError("Parameter 'mac_len' must be in the range 4..16")
-    key_bytes = check_aes_key(key, params, "ECB")
-    check_threads(threads)
+    if not _ordinary(key, nonce, mac_len, threads, params):
+        from ._routing import keyring_split
+
+        checked, _ = keyring_split(key, "aes")
+        software(algorithm).new(checked, 11, **kwargs)  # PyCryptodome's error, if any
+        key_bytes: bytes | KeyringKey = key if isinstance(key, KeyringKey) else \
+            bytes(c_view(key))
+    else:
+        if len(nonce) == 0:
+            raise ValueError("Nonce cannot be empty")
+        if not is_buffer(nonce):
+            raise TypeError("Nonce must be bytes, bytearray or memoryview")
+        if not isinstance(key, KeyringKey):
+            bytes(key)  # PyCryptodome copies the key here, with bytes()'s errors
+        if not (4 <= mac_len <= 16):
+            raise ValueError("Parameter 'mac_len' must be in the range 4..16")
+        key_bytes = check_aes_key(key, params, "ECB")
+        check_threads(threads)
     cipher = cipher_name(algorithm)
     names = gcm_names(cipher)
     if isinstance(key_bytes, KeyringKey):
@@ -280,7 +453,7 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
     return GcmMode(cipher, key_bytes, bytes(nonce), mac_len)
 
 
-def _keyring_gcm(cipher: str, key: KeyringKey, nonce: bytes, mac_len: int) -> GcmMode:
+def _keyring_gcm(cipher: str, key: KeyringKey, nonce: bytes, mac_len: Any) -> GcmMode:
     """A GCM object keyed from the keyring: the kernel's one-shot ``gcm()``, keyed now.
 
     Raises:
@@ -293,7 +466,7 @@ def _keyring_gcm(cipher: str, key: KeyringKey, nonce: bytes, mac_len: int) -> Gc
     if len(nonce) != 12:
         raise keyring_needs_kernel(key, f"{label} with a {len(nonce)}-byte nonce",
                                    _KEYRING_ONE_SHOT)
-    if mac_len not in _KERNEL_TAG_SIZES:
+    if type(mac_len) is not int or mac_len not in _KERNEL_TAG_SIZES:
         raise keyring_needs_kernel(key, f"{label} with mac_len={mac_len}", _KEYRING_ONE_SHOT)
     keyring_kernel(key, label, [("aead", gcm_names(cipher).aead)])
     made = GcmMode(cipher, key, nonce, mac_len)
@@ -323,6 +496,4 @@ def cipher_name(algorithm: str) -> str:
 
 def software(algorithm: str) -> Any:
     """PyCryptodome's module for ``algorithm``: the software fallback's factory."""
-    from Crypto.Cipher import AES
-
-    return {"aes": AES}[algorithm.lower()]
+    return ref.block_cipher(algorithm.lower())

@@ -30,6 +30,8 @@ class OfbMode(StreamMode):
 
     __slots__ = ("iv", "IV")
 
+    _KIND = "ofb"
+
     def __init__(self, engine: KernelSkcipher, block_size: int, iv: bytes):
         self._init_stream(engine, block_size, iv, block_size)
         self.iv = iv
@@ -62,8 +64,11 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
     def make() -> Any:
         return _routing.reference(algorithm).new(key, MODE, *args, **kwargs)
 
+    # The arguments as the kernel path reads them (make() keeps the caller's own).
+    used_key, used_args, used_kwargs = _routing.normalized(make, algorithm, key, args, kwargs)
+
     size = _params.block_size(algorithm)
-    parsed = _params.iv_mode_args(algorithm, MODE, key, args, kwargs)
+    parsed = _params.iv_mode_args(algorithm, MODE, used_key, used_args, used_kwargs)
     if parsed is None or parsed.rest:
         return _routing.outside(make, f"{algorithm.upper()} MODE_OFB", name,
                                 "arguments outside what the kernel path takes", keyring)

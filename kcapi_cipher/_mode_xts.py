@@ -48,6 +48,8 @@ class XtsMode(KernelCipher):
 
     __slots__ = ("iv", "IV", "_tweak")
 
+    _KIND = "xts"
+
     def __init__(self, engine: KernelSkcipher, tweak: bytes):
         self._init_base(engine, 16)
         self.iv = tweak

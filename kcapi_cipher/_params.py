@@ -15,7 +15,10 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from _kcapi.keyring import KeyringKey
 from _kcapi.names import BLOCK_CIPHERS
+
+from ._buffers import c_view, plain, tobytes
 
 #: Key sizes of the block ciphers, as PyCryptodome's ``key_size``.
 AES_KEY_SIZES = (16, 24, 32)
@@ -24,6 +27,55 @@ DES3_KEY_SIZES = (16, 24)
 #: The modes whose single positional argument is the IV, in PyCryptodome's
 #: ``_create_cipher`` (CBC, CFB, OFB, OpenPGP); ECB and CTR take none.
 IV_MODES = (2, 3, 5, 7)
+
+
+#: The arguments of ``new()`` that carry bytes (besides the key and positional ones).
+BUFFER_PARAMS = ("iv", "IV", "nonce", "initial_value")
+
+
+def _ordinary(value: Any) -> bool:
+    return (value is None or isinstance(value, (int, str, dict, KeyringKey)) or plain(value))
+
+
+def ordinary(key: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Whether every byte-carrying argument is of a kind the parsers here mirror exactly.
+
+    Byte strings, text, integers, ``None``, counter dictionaries and keyring keys
+    are; anything else (a memoryview cast to another format, an ``array``...) is
+    first checked by PyCryptodome's own constructor, then normalized (:func:`normalize`).
+    """
+    return (_ordinary(key) and all(_ordinary(a) for a in args)
+            and all(_ordinary(kwargs[n]) for n in BUFFER_PARAMS if n in kwargs))
+
+
+def _c_bytes(value: Any) -> Any:
+    """The bytes PyCryptodome's C code reads from a buffer (other values unchanged)."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(c_view(value))
+    return value
+
+
+def normalize(algorithm: str, key: Any, args: tuple[Any, ...],
+              kwargs: dict[str, Any]) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
+    """Arguments PyCryptodome accepted, as the bytes it used (for the parsers here).
+
+    Only for arguments PyCryptodome's constructor accepted: each buffer becomes
+    what its code took from it -- the memory its C code reads for keys and IVs,
+    ``tobytes()`` of a TDES key, and for a CTR ``initial_value`` the bytes it
+    appends to the nonce.
+    """
+    if algorithm == "des3" and isinstance(key, (bytearray, memoryview)):
+        key = tobytes(key)
+    else:
+        key = _c_bytes(key)
+    params = dict(kwargs)
+    for name in ("iv", "IV"):
+        if name in params:
+            params[name] = _c_bytes(params[name])
+    value = params.get("initial_value")
+    if value is not None and not isinstance(value, int):
+        params["initial_value"] = bytes(b"" + value)
+    return key, tuple(_c_bytes(a) for a in args), params
 
 
 def byte_view(x: Any) -> memoryview | None:

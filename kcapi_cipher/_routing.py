@@ -18,6 +18,8 @@ from _kcapi.errors import REFUSED, KernelUnavailableError, keyring_needs_kernel,
 from _kcapi.keyring import KeyringKey
 from _kcapi.transform import BackendInfo, Transform
 
+from . import _params, _reference
+
 SKCIPHER = "skcipher"
 
 _software_info: weakref.WeakKeyDictionary[Any, BackendInfo] = weakref.WeakKeyDictionary()
@@ -205,13 +207,23 @@ def _remember(obj: Any, kernel_name: str, reason: str) -> None:
 
 def reference(algorithm: str) -> Any:
     """PyCryptodome's factory module for ``algorithm`` ('aes', 'des3'): the software fallback."""
-    if algorithm == "des3":
-        from Crypto.Cipher import DES3
+    return _reference.block_cipher(algorithm)
 
-        return DES3
-    from Crypto.Cipher import AES
 
-    return AES
+def normalized(make: Callable[[], Any], algorithm: str, key: Any, args: tuple[Any, ...],
+               kwargs: dict[str, Any]) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
+    """The arguments of ``new()`` as the kernel path's parsers take them.
+
+    Ordinary arguments are returned as they are.  Others (a memoryview of
+    another format or shape, an ``array``...) are first given to PyCryptodome's
+    constructor, ``make()``, which raises its exact error for what it refuses;
+    what it accepts is returned as the bytes it used (see
+    :func:`._params.normalize`), so that the kernel serves it alike.
+    """
+    if _params.ordinary(key, args, kwargs):
+        return key, args, kwargs
+    make()
+    return _params.normalize(algorithm, key, args, kwargs)
 
 
 def backend_info(obj: Any) -> BackendInfo:

@@ -22,6 +22,7 @@ NEEDS = {
     "chacha": [("skcipher", CHACHA20_POLY1305.stream), ("hash", CHACHA20_POLY1305.mac)],
     "xchacha": [("skcipher", XCHACHA20_POLY1305.stream), ("hash", XCHACHA20_POLY1305.mac)],
     "cmac": [("hash", "cmac(aes)")],
+    "cmac-des3": [("hash", "cmac(des3_ede)")],
     "rng": [("rng", "stdrng")],
 }
 

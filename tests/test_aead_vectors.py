@@ -1,4 +1,4 @@
-"""Published test vectors: GCM, CCM, ChaCha20-Poly1305, XChaCha20-Poly1305, CMAC.
+"""Published test vectors: GCM, CCM, ChaCha20-Poly1305, XChaCha20-Poly1305, CMAC (AES, TDEA).
 
 Each vector runs one-shot (``encrypt_and_digest`` / ``decrypt_and_verify``,
 the kernel AEAD where it serves them) and piecewise (the composed path), on
@@ -13,6 +13,7 @@ from binascii import unhexlify
 
 import pytest
 
+import kcapi_cipher
 from kcapi_cipher import CMAC, ChaCha20_Poly1305
 
 from .aead_support import MODE_CCM, MODE_GCM, aes_new, assert_served
@@ -394,3 +395,49 @@ def test_cmac(key, msg, tag):
     assert piecewise.hexdigest() == tag.hex()
     short = CMAC.new(key, msg, AES, mac_len=8)
     assert short.digest() == tag[:8] and short.digest_size == 8
+
+
+#: NIST SP 800-38B, Appendix D.4 (three-key TDEA) and D.5 (two-key TDEA, K3 = K1): examples 13-20.
+_TDEA3 = "8aa83bf8cbda10620bc1bf19fbb6cd58bc313d4a371ca8b5"
+_TDEA2 = "4cf15134a2850dd58a3d10ba80570d384cf15134a2850dd5"
+CMAC_TDEA_VECTORS = [
+    (_TDEA3, "", "b7a688e122ffaf95"),
+    (_TDEA3, _CMAC_MSG[:16], "8e8f293136283797"),
+    (_TDEA3, _CMAC_MSG[:40], "743ddbe0ce2dc2ed"),
+    (_TDEA3, _CMAC_MSG[:64], "33e6b1092400eae5"),
+    (_TDEA2, "", "bd2ebf9a3ba00361"),
+    (_TDEA2, _CMAC_MSG[:16], "4ff2ab813c53ce83"),
+    (_TDEA2, _CMAC_MSG[:40], "62dd1b471902bd4e"),
+    (_TDEA2, _CMAC_MSG[:64], "31b1e431dabc4eb8"),
+]
+
+
+#: Each vector with its key as given, and the two-key ones also as K1 || K2 (16 bytes).
+_TDEA_CASES = [(k, m, t, False) for k, m, t in CMAC_TDEA_VECTORS] + \
+    [(k, m, t, True) for k, m, t in CMAC_TDEA_VECTORS if k == _TDEA2]
+
+
+@pytest.mark.parametrize("key,msg,tag,short_key", _TDEA_CASES,
+                         ids=[f"example-{i % 8 + 13}{'-16-byte-key' if c[3] else ''}"
+                              for i, c in enumerate(_TDEA_CASES)])
+def test_cmac_tdea(key, msg, tag, short_key):
+    from Crypto.Cipher import DES3 as RefDES3
+    from Crypto.Hash import CMAC as RefCMAC
+
+    from kcapi_cipher import DES3
+
+    key, msg, tag = map(_h, (key, msg, tag))
+    if short_key:
+        key = key[:16]  # K1 || K2: the kernel gets K1 || K2 || K1
+    mac = CMAC.new(key, msg, ciphermod=DES3)
+    assert_served(mac, "cmac-des3")
+    if kcapi_cipher.backend_info(mac).backend == "kernel":
+        assert kcapi_cipher.backend_info(mac).algorithm == "cmac(des3_ede)"
+    assert mac.digest() == tag == RefCMAC.new(key, msg, ciphermod=RefDES3).digest()
+    mac.verify(tag)
+    piecewise = CMAC.new(key, ciphermod=DES3)
+    for chunk in _pieces(msg, 3):
+        piecewise.update(chunk)
+    assert piecewise.hexdigest() == tag.hex()
+    short = CMAC.new(key, msg, DES3, mac_len=4)
+    assert short.digest() == tag[:4] and short.digest_size == 4

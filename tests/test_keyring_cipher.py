@@ -17,6 +17,7 @@ from types import SimpleNamespace
 
 import pytest
 from Crypto.Cipher import AES as RefAES
+from Crypto.Cipher import DES as RefDES
 from Crypto.Cipher import DES3 as RefDES3
 from Crypto.Cipher import ChaCha20 as RefChaCha20
 from Crypto.Cipher import ChaCha20_Poly1305 as RefChaChaPoly
@@ -348,6 +349,20 @@ def test_cmac_matches_pycryptodome(with_keyring, in_keyring, key_size):
         RefCMAC.new(raw, b"m", ciphermod=RefAES, mac_len=8).digest()
 
 
+@pytest.mark.kernel
+def test_cmac_over_tdes_matches_pycryptodome(with_keyring, in_keyring):
+    raw = RefDES3.adjust_key_parity(os.urandom(24))
+    key = in_keyring(raw)
+    ours, ref = CMAC.new(key, ciphermod=DES3), RefCMAC.new(raw, ciphermod=RefDES3)
+    assert kcapi_cipher.backend_info(ours).algorithm == "cmac(des3_ede)"
+    for piece in (b"a", DATA, bytes(20_000)):  # past the 16 KiB held in user space
+        ours.update(piece)
+        ref.update(piece)
+        assert ours.copy().digest() == ref.copy().digest()
+    assert CMAC.new(key, b"m", ciphermod=DES3, mac_len=4).digest() == \
+        RefCMAC.new(raw, b"m", ciphermod=RefDES3, mac_len=4).digest()
+
+
 # -- before 6.2: the error says what is needed ---------------------------------------------
 
 
@@ -361,13 +376,14 @@ NEEDS_NEWER = {
     "ccm": lambda key: AES.new(key, AES.MODE_CCM, nonce=N12[:11]),
     "chacha20-poly1305": lambda key: ChaCha20_Poly1305.new(key=key, nonce=N12),
     "cmac": lambda key: CMAC.new(key),
+    "cmac-des3": lambda key: CMAC.new(key, ciphermod=DES3),
 }
 
 
 @pytest.mark.kernel
 @pytest.mark.parametrize("name", list(NEEDS_NEWER))
 def test_older_kernels_say_what_they_need(without_keyring, in_keyring, name):
-    key = in_keyring(os.urandom(24 if name == "des3" else 32))
+    key = in_keyring(os.urandom(24 if name in ("des3", "cmac-des3") else 32))
     with pytest.raises(KernelUnavailableError) as caught:
         NEEDS_NEWER[name](key)
     assert caught.value.reason == "needs-newer-kernel"
@@ -426,7 +442,7 @@ def test_without_af_alg_the_error_keeps_the_errno(fake_kernel, name):
     (lambda key: AES.new(key, AES.MODE_SIV), "AES MODE_SIV"),
     (lambda key: DES3.new(key, DES3.MODE_OPENPGP, IV[:8]), "DES3 MODE_OPENPGP"),
     (lambda key: AES.new(key, AES.MODE_CFB, IV), "segment_size=8"),
-    (lambda key: CMAC.new(key, ciphermod=RefDES3), "CMAC over"),
+    (lambda key: CMAC.new(key, ciphermod=RefDES), "CMAC over"),
     (lambda key: Poly1305.new(key=key, cipher=AES, nonce=IV), "Poly1305 with AES"),
     (lambda key: Poly1305.new(key=key, cipher=ChaCha20, nonce=N12), "Poly1305 with ChaCha20"),
 ])
