@@ -189,4 +189,5 @@ def test_every_entry_point_runs_the_program(tmp_path: Path):
         if not Path(command[0]).exists():
             pytest.fail(f"{command[0]} is not installed")
         done = run([*command, "p.py", "x"], tmp_path)
-        assert (done.returncode, done.stdout) == (0, "kcapi_hashlib ['x']\n"), (command, done.stderr)
+        assert (done.returncode, done.stdout) == (0, "kcapi_hashlib ['x']\n"), \
+            (command, done.stderr)

@@ -200,7 +200,10 @@ def show(label, call):
 for name in ("md5", "sha1", "sha224", "sha256", "sha384", "sha512", "sha3_256", "blake2b"):
     show(name, lambda: hashlib.new(name, DATA).digest())
     show(name + " ctor", lambda: getattr(hashlib, name)(DATA[:100]).hexdigest())
-show("sha256 copy", lambda: (lambda h: (h.copy().update(b"x"), h.digest())[1])(hashlib.sha256(DATA)))
+def copied(h):
+    h.copy().update(b"x")
+    return h.digest()
+show("sha256 copy", lambda: copied(hashlib.sha256(DATA)))
 show("new nope", lambda: hashlib.new("nope"))
 show("sha256 str", lambda: hashlib.sha256("text"))
 show("md5 not for security", lambda: hashlib.md5(DATA, usedforsecurity=False).digest())
@@ -220,7 +223,8 @@ show("ctr", lambda: AES.new(KEY[:16], AES.MODE_CTR, nonce=NONCE[:8]).encrypt(DAT
 show("ecb", lambda: AES.new(KEY[:24], AES.MODE_ECB).decrypt(DATA[:256]))
 show("gcm", lambda: b"".join(AES.new(KEY, AES.MODE_GCM, nonce=NONCE).encrypt_and_digest(DATA)))
 show("ccm", lambda: b"".join(AES.new(KEY, AES.MODE_CCM, nonce=NONCE[:11]).encrypt_and_digest(DATA)))
-show("gcm bad tag", lambda: AES.new(KEY, AES.MODE_GCM, nonce=NONCE).decrypt_and_verify(DATA, bytes(16)))
+show("gcm bad tag",
+     lambda: AES.new(KEY, AES.MODE_GCM, nonce=NONCE).decrypt_and_verify(DATA, bytes(16)))
 show("aes short key", lambda: AES.new(b"short", AES.MODE_CBC))
 show("cbc unaligned", lambda: AES.new(KEY, AES.MODE_CBC, iv=bytes(16)).encrypt(b"odd"))
 show("des3", lambda: DES3.new(bytes(range(1, 25)), DES3.MODE_CBC, iv=bytes(8)).encrypt(DATA))

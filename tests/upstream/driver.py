@@ -170,8 +170,15 @@ class Report:
         for outcome in self.unexpected:
             first = outcome.message.strip().splitlines()[-1:] or [""]
             lines.append(f"  UNEXPECTED {outcome.outcome}: {outcome.id}: {first[0][:300]}")
+        per_entry: dict[int, tuple[Entry, Counter[str]]] = {}
         for outcome, entry in self.accepted:
-            lines.append(f"  listed {outcome.outcome}: {outcome.id} ({entry.reason.strip()})")
+            per_entry.setdefault(id(entry), (entry, Counter()))[1][outcome.outcome] += 1
+        for entry, counts in per_entry.values():
+            what = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+            reason = " ".join(entry.reason.split())
+            more = " ..." if len(entry.tests) > 1 else ""
+            lines.append(f"  listed ({what}): {entry.tests[0]}{more} -- {reason[:160]}"
+                         f"{'...' if len(reason) > 160 else ''}")
         return "\n".join(lines)
 
     def details(self) -> str:
