@@ -150,7 +150,8 @@ import hashlib, hmac, sys
 h = hashlib.sha256(b"abc")
 m = hmac.new(b"key", b"abc", "sha256")
 info = hashlib.backend_info(h)
-print(hashlib.__name__, info.backend, info.reason.split(":")[0], hashlib.backend_info(m).backend)
+print(hashlib.__name__, info.backend, info.reason.split(":")[0] or "-",
+      hashlib.backend_info(m).backend)
 print(h.hexdigest(), m.hexdigest())
 """
 
