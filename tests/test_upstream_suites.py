@@ -89,3 +89,14 @@ def test_the_vector_files_hold_the_published_answers(tmp_path: Path, name: str):
         got = made.hexdigest(len(expected) // 2) if algorithm.startswith("shake") \
             else made.hexdigest()
         assert got == expected, line[:80]
+
+
+def test_patterns_take_brackets_literally():
+    from .upstream.upstream_patterns import matches
+
+    assert matches("m::test[AES-CFB8]", "m::test[AES-CFB8]")
+    assert not matches("m::test[AES-CFB8]", "m::testA")
+    assert matches("m::test_x[*", "m::test_x[AES-CTR-1]")
+    assert matches("m::T::*-8]", "m::T::test[CFB8MCT.rsp-8]")
+    assert not matches("m::T::*-8]", "m::T::test[CFB128MCT.rsp-128]")
+    assert not matches("m::t?", "m::tab")

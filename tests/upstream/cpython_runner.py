@@ -6,7 +6,7 @@ A program for the child process of :mod:`tests.upstream.driver`, run as::
         [--exclude PATTERN]... MODULE...
 
 so that the test modules import ``hashlib`` and ``hmac`` with the shim in
-place.  Tests whose id matches an ``--exclude`` pattern (``fnmatch``) are not
+place.  Tests whose id matches an ``--exclude`` pattern (``*``/``?`` wildcards) are not
 run and are reported as ``excluded``.  ``--data-dir`` becomes
 ``test.support.TEST_DATA_DIR``, where ``test_hashlib`` looks for its vector
 files before trying the network.  Exit status: 0 when the run completed
@@ -14,10 +14,11 @@ files before trying the network.  Exit status: 0 when the run completed
 """
 
 import argparse
-import fnmatch
 import json
 import sys
 import unittest
+
+from upstream_patterns import matches
 
 # Worst first: a test keeps the worst outcome reported for it (subtests).
 _RANK = {"error": 0, "failed": 1, "skipped": 2, "xfailed": 3, "passed": 4}
@@ -88,7 +89,7 @@ def main(argv):
 
         test.support.TEST_DATA_DIR = args.data_dir
     tests = list(_flatten(unittest.defaultTestLoader.loadTestsFromNames(args.modules)))
-    excluded = [t for t in tests if any(fnmatch.fnmatchcase(t.id(), p) for p in args.exclude)]
+    excluded = [t for t in tests if any(matches(p, t.id()) for p in args.exclude)]
     chosen = unittest.TestSuite(t for t in tests if t not in excluded)
     runner = unittest.TextTestRunner(stream=sys.stderr, verbosity=1, resultclass=RecordingResult)
     result = runner.run(chosen)

@@ -24,7 +24,6 @@ Defaults: both suites, the backend policy in force (``KCAPI_BACKEND``, else
 from __future__ import annotations
 
 import argparse
-import fnmatch
 import json
 import os
 import subprocess
@@ -39,6 +38,7 @@ from pathlib import Path
 
 from ..support import kernel_refusal
 from . import vectors
+from .upstream_patterns import matches
 
 __all__ = ["SUITES", "Entry", "Outcome", "Report", "load_entries", "run_suite", "judge", "main"]
 
@@ -73,7 +73,7 @@ class Entry:
     Attributes:
         kind: ``'skip'`` (the test may skip itself) or ``'exclude'`` (not run).
         suite: ``'cpython'`` or ``'pycryptodome'``.
-        tests: ``fnmatch`` patterns of test ids (``test = "..."`` or ``tests = [...]``).
+        tests: patterns of test ids (``*`` and ``?`` are the wildcards) (``test = "..."`` or ``tests = [...]``).
         reason: why this is not a behaviour difference of kcapi.
         backends: the policies it applies under (empty: all).
         python: the ``major.minor`` versions it applies to (empty: all).
@@ -81,7 +81,7 @@ class Entry:
             serve); ``False``: only where it does not; ``None``: everywhere.
         kernel_lacks: ``"kind:name"`` kernel algorithms: only where AF_ALG works
             and the kernel refuses one of them (a probe, never a version).
-        message: for a skip, an ``fnmatch`` pattern of the skip message.
+        message: for a skip, a pattern of the skip message.
     """
 
     kind: str
@@ -105,11 +105,11 @@ class Entry:
 
     def covers(self, outcome: Outcome) -> bool:
         """Whether this entry accounts for ``outcome``."""
-        if not any(fnmatch.fnmatchcase(outcome.id, p) for p in self.tests):
+        if not any(matches(p, outcome.id) for p in self.tests):
             return False
         if self.kind == "exclude":
             return outcome.outcome == "excluded"
-        return outcome.outcome == "skipped" and fnmatch.fnmatchcase(outcome.message, self.message)
+        return outcome.outcome == "skipped" and matches(self.message, outcome.message)
 
 
 def load_entries(path: Path = EXCLUSIONS) -> list[Entry]:

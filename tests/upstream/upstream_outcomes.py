@@ -4,14 +4,15 @@ Loaded in the child process of :mod:`tests.upstream.driver` (``-p
 upstream_outcomes``, with this directory on ``PYTHONPATH``) while pytest runs
 PyCryptodome's SelfTest under the shim.  Test ids are
 ``<module>::<class>::<name>[params]``, independent of where the package is
-installed.  ``--upstream-exclude PATTERN`` (``fnmatch``, repeatable) deselects
+installed.  ``--upstream-exclude PATTERN`` (``*`` and ``?`` wildcards, repeatable) deselects
 matching tests, reported as ``excluded``; ``--upstream-json PATH`` receives
 the outcomes.
 """
 
-import fnmatch
 import json
 import sys
+
+from upstream_patterns import matches
 
 _RANK = {"error": 0, "failed": 1, "skipped": 2, "xfailed": 3, "passed": 4, "excluded": 5}
 
@@ -20,7 +21,7 @@ def pytest_addoption(parser):
     group = parser.getgroup("upstream outcomes")
     group.addoption("--upstream-json", required=True, help="write the outcomes here")
     group.addoption("--upstream-exclude", action="append", default=[],
-                    help="deselect tests whose id matches this fnmatch pattern")
+                    help="deselect tests whose id matches this pattern (* and ? wildcards)")
 
 
 #: pytest node id -> stable id; stable id -> (outcome, message).
@@ -47,7 +48,7 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         test_id = _stable_id(item)
         _ids[item.nodeid] = test_id
-        if any(fnmatch.fnmatchcase(test_id, p) for p in patterns):
+        if any(matches(p, test_id) for p in patterns):
             drop.append(item)
             _record(test_id, "excluded")
         else:
