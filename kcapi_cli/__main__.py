@@ -1,7 +1,9 @@
-"""``kcapi``: the command-line tools, ``kcapi doctor`` and ``kcapi sum``.
+"""``kcapi``: the command-line tools, ``kcapi doctor``, ``kcapi sum`` and ``kcapi run``.
 
 ``kcapi doctor [--json]`` says what this kernel's crypto API gives this
-process; ``kcapi sum`` is ``sha256sum`` & co. served by the kernel.  Each
+process; ``kcapi sum`` is ``sha256sum`` & co. served by the kernel; ``kcapi
+run`` runs an unchanged Python program with kcapi serving its hashlib, hmac
+and PyCryptodome imports (:mod:`kcapi_shim`).  Each
 subcommand parses its own arguments (``kcapi sum --help``); the installed
 ``kcapi`` script and ``python -m kcapi_cli`` both land in :func:`main`.
 """
@@ -27,10 +29,18 @@ def _sum(args: list[str]) -> int:
     return sum_command.main(args)
 
 
+def _run(args: list[str]) -> int:
+    from . import run
+
+    return run.main(args)
+
+
 #: Subcommand -> (one-line help, entry point taking the remaining arguments).
 COMMANDS: dict[str, tuple[str, Callable[[list[str]], int]]] = {
     "doctor": ("report whether AF_ALG works here and who serves each algorithm", _doctor),
     "sum": ("print or check checksums, as sha256sum & co. (-a ALG)", _sum),
+    "run": ("run a Python program unchanged, its hashlib, hmac and PyCryptodome "
+            "served by kcapi", _run),
 }
 
 
@@ -42,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     """
     parser = argparse.ArgumentParser(
         prog="kcapi", description="hashlib and ciphers served by the Linux kernel crypto API "
-        "(AF_ALG): diagnostics and checksums.",
+        "(AF_ALG): diagnostics, checksums, and running programs on it.",
         epilog="Run 'kcapi COMMAND --help' for a command's options.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (summary, _) in COMMANDS.items():
