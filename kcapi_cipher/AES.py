@@ -129,3 +129,11 @@ def _derive_Poly1305_key_pair(key: Any, nonce: Any) -> tuple[Any, bytes, Any]:
         raise ValueError("Poly1305 with AES requires a 16-byte nonce")
     s = new(key[:16], MODE_ECB).encrypt(nonce)
     return key[16:], s, nonce
+
+
+def __getattr__(name: str) -> Any:
+    # Attributes PyCryptodome's module has beyond the public API (code and its
+    # tests reach them): PyCryptodome's own.
+    from . import _reference
+
+    return _reference.module_attribute(_reference.AES, __name__, name)

@@ -306,3 +306,11 @@ def _software_cmac(key: Any, msg: Any, ciphermod: ModuleType, cipher_params: Any
         raise no_equivalent(label, "the kernel serves cmac(aes) and cmac(des3_ede); other "
                             "cipher modules are software")
     return ref.CMAC.new(key, msg, ciphermod, cipher_params, mac_len, update_after_digest)
+
+
+def __getattr__(name: str) -> Any:
+    # Attributes PyCryptodome's module has beyond the public API (code and its
+    # tests reach them): PyCryptodome's own.
+    from . import _reference
+
+    return _reference.module_attribute(_reference.CMAC, __name__, name)

@@ -210,3 +210,11 @@ def _derive_Poly1305_key_pair(key: Any, nonce: Any) -> tuple[bytes, bytes, bytes
         raise ValueError("Poly1305 with ChaCha20 requires an 8- or 12-byte nonce")
     rs = new(key=key, nonce=padded_nonce).encrypt(b"\x00" * 32)
     return rs[:16], rs[16:], nonce
+
+
+def __getattr__(name: str) -> Any:
+    # Attributes PyCryptodome's module has beyond the public API (code and its
+    # tests reach them): PyCryptodome's own.
+    from . import _reference
+
+    return _reference.module_attribute(_reference.ChaCha20, __name__, name)

@@ -402,3 +402,11 @@ def new(*, key: Any, nonce: Any = None) -> Any:
         return fallback(lambda: ref.ChaCha20_Poly1305.new(key=key, nonce=nonce),
                         names.aead or f"{names.stream}+{names.mac}", needs)
     return ChaCha20Poly1305Cipher(bytes(key), bytes(nonce))
+
+
+def __getattr__(name: str) -> Any:
+    # Attributes PyCryptodome's module has beyond the public API (code and its
+    # tests reach them): PyCryptodome's own.
+    from . import _reference
+
+    return _reference.module_attribute(_reference.ChaCha20_Poly1305, __name__, name)

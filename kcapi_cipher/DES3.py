@@ -103,3 +103,11 @@ def new(key: Any, mode: int, *args: Any, **kwargs: Any) -> Any:
             raise keyring_needs_kernel(key, f"DES3 {label}", "a mode the kernel crypto API lacks")
         return _routing.outside(make, f"DES3 {label}", "", "a mode the kernel crypto API lacks")
     return make()  # raises PyCryptodome's ValueError("Mode not supported")
+
+
+def __getattr__(name: str) -> Any:
+    # Attributes PyCryptodome's module has beyond the public API (code and its
+    # tests reach them): PyCryptodome's own.
+    from . import _reference
+
+    return _reference.module_attribute(_reference.DES3, __name__, name)

@@ -82,7 +82,7 @@ def new(*args: Any, **kwargs: Any) -> Any:
         from . import _reference
         from ._aead import fallback
 
-        return fallback(_reference.Random.new, RNG_NAME, [("rng", RNG_NAME)])
+        return fallback(_reference.random_new, RNG_NAME, [("rng", RNG_NAME)])
     return _KernelRandom(_rng.KernelRng(tfm))
 
 

@@ -91,6 +91,20 @@ ChaCha20: ModuleType = _MODULES["Crypto.Cipher.ChaCha20"]
 ChaCha20_Poly1305: ModuleType = _MODULES["Crypto.Cipher.ChaCha20_Poly1305"]
 CMAC: ModuleType = _MODULES["Crypto.Hash.CMAC"]
 Random: ModuleType = _MODULES["Crypto.Random"]
+#: ``Crypto.Random.new`` as PyCryptodome defines it (a shim may replace the package's attribute).
+random_new: Any = Random.new
+
+
+def module_attribute(reference: ModuleType, ours: str, name: str) -> Any:
+    """An attribute PyCryptodome's module has and ours does not (``AES._raw_aes_hw``, say).
+
+    Raises:
+        AttributeError: PyCryptodome's module lacks it too (named as our module).
+    """
+    try:
+        return getattr(reference, name)
+    except AttributeError:
+        raise AttributeError(f"module {ours!r} has no attribute {name!r}") from None
 
 
 class _Factory:
