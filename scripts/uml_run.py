@@ -172,6 +172,23 @@ def guest_command(command: list[str], drop_caps: bool) -> str:
     return shlex.join(["capsh", f"--drop={DROPPED_CAPS}", "--", "-c", f"exec {line}"])
 
 
+#: Host mappings UML may hold: every guest page a guest process touches is one host
+#: mapping, so the default 65530 stops a guest process at ~256 MiB ("UML ran out of
+#: memory on the host side"), which the whole suite in one pytest process passes.
+MAX_MAP_COUNT = 1 << 20
+
+
+def raise_map_count(path: Path = Path("/proc/sys/vm/max_map_count")) -> None:
+    """Let UML map enough pages for the whole suite (needs root; else say why it may fail)."""
+    try:
+        if int(path.read_text()) >= MAX_MAP_COUNT:
+            return
+        path.write_text(f"{MAX_MAP_COUNT}\n")
+    except OSError as exc:
+        print(f"uml_run: cannot raise vm.max_map_count to {MAX_MAP_COUNT} ({exc}); a guest "
+              "process past ~256 MiB will be killed", file=sys.stderr)
+
+
 def run(kernel: str, command: list[str], env: dict[str, str], timeout: float, mem: str,
         restrict: int | None = None, drop_caps: bool = False) -> int:
     """Boot ``kernel``, run ``command`` inside with ``env``, return its status.
@@ -180,6 +197,7 @@ def run(kernel: str, command: list[str], env: dict[str, str], timeout: float, me
     first; ``drop_caps`` runs the command without CAP_NET_ADMIN/CAP_SYS_ADMIN.
     Returns REGIME_UNAVAILABLE without running it where the guest cannot do that.
     """
+    raise_map_count()
     release = kernel_release(kernel)
     moddir = module_dir(release)
     host_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
