@@ -270,11 +270,21 @@ def file_digest_rows(work: Path, size: int, rounds: int = 5) -> list[Row]:
 
 def _fine_cpu_clock() -> bool:
     """Whether this thread's CPU clock ticks finely enough to time 1000 calls (under
-    User-Mode Linux it advances in scheduler ticks)."""
-    start, wall = time.thread_time(), time.perf_counter()
-    while time.perf_counter() - wall < 0.002:
-        pass
-    return 0.0005 < time.thread_time() - start < 0.02
+    User-Mode Linux it advances in scheduler ticks of milliseconds).
+
+    The clock's step is observed, not taken from clock_getres (which reports 1 ns
+    where the clock really moves by ticks): the largest of a few steps must be
+    under 50 microseconds, and the clock must move at all within 50 ms.
+    """
+    steps = []
+    deadline = time.perf_counter() + 0.05
+    last = time.thread_time()
+    while len(steps) < 5 and time.perf_counter() < deadline:
+        now = time.thread_time()
+        if now != last:
+            steps.append(now - last)
+            last = now
+    return len(steps) == 5 and max(steps) < 50e-6
 
 
 def fallback_rows(repeats: int = 101, number: int = 1000) -> list[Row]:
