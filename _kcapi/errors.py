@@ -5,12 +5,15 @@ from __future__ import annotations
 import errno as _errno
 import os
 
+from . import restriction
+
 __all__ = ["KernelUnavailableError", "refusal"]
 
 #: Reason codes carried by :class:`KernelUnavailableError`.
 NO_AF_ALG = "no-af-alg"
 BLOCKED = "blocked"
 MISSING = "missing"
+RESTRICTED = "restricted"
 REFUSED = "refused"
 NO_EQUIVALENT = "no-kernel-equivalent"
 NEEDS_NEWER_KERNEL = "needs-newer-kernel"
@@ -26,8 +29,12 @@ class KernelUnavailableError(OSError, ValueError):
     PyCryptodome raise for an algorithm they do not have.
 
     Attributes:
-        reason: a short code -- ``'no-af-alg'``, ``'blocked'``, ``'missing'``,
-            ``'refused'`` or ``'no-kernel-equivalent'``.
+        reason: a short code -- ``'no-af-alg'`` (no socket family: not built,
+            ``af_alg_restrict=2``, systemd RestrictAddressFamilies), ``'blocked'``
+            (seccomp: EPERM, a security module: EACCES), ``'restricted'`` (off
+            ``af_alg_restrict``'s allow-list for this process), ``'missing'``,
+            ``'refused'``, ``'no-kernel-equivalent'``, ``'needs-newer-kernel'``,
+            ``'keyring-needs-kernel'`` or ``'software-policy'``.
         algorithm: the kernel algorithm name, or the Python name when the
             kernel has no equivalent.
         step: the system call that was refused: ``'socket'``, ``'bind'``,
@@ -78,22 +85,32 @@ def refusal(exc: OSError, step: str, kind: str, name: str) -> KernelUnavailableE
     what = f"{kind} algorithm '{name}'"
     if step == "socket":
         if err == _errno.EAFNOSUPPORT:
-            reason, text = NO_AF_ALG, (
+            reason, text = NO_AF_ALG, restriction.explain_socket() or (
                 "this kernel has no AF_ALG sockets (CONFIG_CRYPTO_USER_API is not built, "
-                "or the af_alg module cannot be loaded)")
-        elif err in (_errno.EPERM, _errno.EACCES, _errno.ENOSYS):
+                "the af_alg module cannot be loaded, or a systemd "
+                "RestrictAddressFamilies= setting removes the family)")
+        elif err in (_errno.EPERM, _errno.ENOSYS):
             reason, text = BLOCKED, (
-                "AF_ALG sockets are blocked in this process (a seccomp filter, container "
-                "profile or security module forbids socket(AF_ALG))")
+                "a seccomp filter refuses socket(AF_ALG) in this process (container "
+                "runtimes' default profiles do)")
+        elif err == _errno.EACCES:
+            reason, text = BLOCKED, (
+                "a security module (AppArmor, SELinux) forbids socket(AF_ALG) to this process")
         else:
             reason, text = REFUSED, f"socket(AF_ALG) failed: {os.strerror(err or 0)}"
         text = f"the kernel cannot serve {what}: {text}"
     elif err == _errno.ENOENT:
-        reason, text = MISSING, (
-            f"the kernel has no {what} (not built, its module is missing or "
-            "blacklisted, or AF_ALG is restricted to an allow-list)")
-    elif err in (_errno.EPERM, _errno.EACCES):
-        reason, text = BLOCKED, f"the kernel forbids {step} of {what} (security policy)"
+        restricted = restriction.explain_bind(kind, name) if step == "bind" else None
+        if restricted:
+            reason, text = RESTRICTED, f"the kernel will not serve {what} here: {restricted}"
+        else:
+            reason, text = MISSING, (
+                f"the kernel has no {what} (not built, or its module is missing or "
+                "blacklisted)")
+    elif err == _errno.EPERM:
+        reason, text = BLOCKED, f"a seccomp filter refuses {step} of {what}"
+    elif err == _errno.EACCES:
+        reason, text = BLOCKED, f"a security module forbids {step} of {what}"
     else:
         reason, text = REFUSED, f"the kernel refused {step} of {what}: {os.strerror(err or 0)}"
     return KernelUnavailableError(err, text, reason=reason, algorithm=name, step=step)

@@ -180,7 +180,7 @@ BLOCK_CIPHERS: dict[str, BlockCipherSpec] = {
 }
 
 #: Kernel templates of the block cipher modes kcapi_cipher sends to skcipher sockets.
-#: cfb() and ofb() were removed in Linux 6.7; cfb() is CFB with full-block segments only.
+#: cfb() and ofb() were removed in Linux 6.8; cfb() is CFB with full-block segments only.
 SKCIPHER_MODES: dict[str, str] = {
     "ecb": "ecb({})", "cbc": "cbc({})", "ctr": "ctr({})",
     "cfb": "cfb({})", "ofb": "ofb({})", "xts": "xts({})",

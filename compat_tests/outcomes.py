@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import kcapi_hashlib
-from _kcapi.names import hash_spec
+from _kcapi.names import hash_spec, hmac_kernel_name
 
 from tests.support import REQUIRE_KERNEL, kernel_refusal
 
@@ -53,10 +53,16 @@ def describe(obj: Any) -> tuple[Any, ...]:
     return (obj.name, obj.digest_size, obj.block_size, digest)
 
 
-def kernel_serves(name: str) -> bool:
-    """Whether this kernel serves the hash hashlib calls ``name`` (probe, cached)."""
+def kernel_serves(name: str, hmac: bool = False) -> bool:
+    """Whether this kernel serves the hash hashlib calls ``name``, or its HMAC (probe, cached).
+
+    The two differ under ``af_alg_restrict=1``: an unprivileged process may bind
+    ``sha1`` but not ``hmac(sha1)``.
+    """
     spec = hash_spec(name)
-    return bool(spec and spec.kernel) and kernel_refusal("hash", spec.kernel) is None
+    if not (spec and spec.kernel):
+        return False
+    return kernel_refusal("hash", hmac_kernel_name(spec) if hmac else spec.kernel) is None
 
 
 def kernel_for(name: Any, kwargs: dict[str, Any] | None = None) -> bool:

@@ -2,7 +2,7 @@
 
 The kernel's ``cfb`` template is CFB with segments of a whole block (CFB-128
 for AES, CFB-64 for TDES); PyCryptodome's default ``segment_size`` is 8 bits
-(CFB-8), which software serves.  Linux 6.7 removed the template altogether.
+(CFB-8), which software serves.  Linux 6.8 removed the template altogether.
 """
 
 from __future__ import annotations

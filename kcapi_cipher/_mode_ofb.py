@@ -1,4 +1,4 @@
-"""Output Feedback (OFB) mode, served by the kernel's ``ofb(<cipher>)`` (removed in Linux 6.7)."""
+"""Output Feedback (OFB) mode, served by the kernel's ``ofb(<cipher>)`` (removed in Linux 6.8)."""
 
 from __future__ import annotations
 

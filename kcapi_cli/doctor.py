@@ -6,26 +6,34 @@ a diagnosis must look -- and reads ``/proc/crypto``, ``/proc/sys/crypto``,
 ``/proc/self/status``, ``/proc/modules`` and ``modprobe.d``.  It exits 0
 whenever it ran, whatever it found.
 
-``kcapi doctor --json`` prints one JSON object.  Schema ``kcapi-doctor/1``
-(fields are only ever added; a change of meaning gets a new schema name)::
+``kcapi doctor --json`` prints one JSON object.  Schema ``kcapi-doctor/2``
+(fields are only ever added; a change of meaning gets a new schema name; /2
+replaced /1's ``restrictions`` list, which looked for sysctls that do not
+exist, by ``af_alg_restrict``, and added ``deprecated_af_alg``)::
 
     {
-      "schema": "kcapi-doctor/1",
+      "schema": "kcapi-doctor/2",
       "kernel": {"release": str, "machine": str},
       "policy": {"backend": "auto"|"kernel"|"software"|null,   # null: invalid
                  "source": "KCAPI_BACKEND"|"default"|"--backend", "error": str|null},
-      "af_alg": {                          # probe: bind hash 'sha256'
-        "usable": bool,                    # the probe bound
+      "af_alg": {                          # probe: bind hash 'sha256', else 'sha1'
+        "usable": bool,                    # a probe bound
+        "probe": str,                      # the algorithm that bound, or the first refused
         "sockets": bool,                   # socket(AF_ALG) itself works
-        "reason": null|"no-af-alg"|"blocked"|"missing"|"refused",
+        "reason": null|"no-af-alg"|"blocked"|"restricted"|"missing"|"refused",
         "errno": int|null, "errno_name": str|null,   # e.g. 97, "EAFNOSUPPORT"
         "message": str|null                # the core's explanation
       },
       "fips": {"path": str, "present": bool, "enabled": bool|null, "value": str|null},
-      "restrictions": [                    # AF_ALG restriction sysctls; [] = absent
-        {"path": str, "value": str|null}
-      ],
-      "restriction_paths_checked": [str],
+      "af_alg_restrict": {                 # Linux 7.3+: /proc/sys/crypto/af_alg_restrict
+        "path": str, "present": bool,
+        "value": int|null,                 # 0 off, 1 allow-list, 2 no AF_ALG sockets
+        "privileged": bool                 # CAP_NET_ADMIN (initial user ns) or CAP_SYS_ADMIN:
+      },                                   # the longer allow-list applies to this process
+      "deprecated_af_alg": {               # Linux 7.2+ traits, probed, not read off a version
+        "detected": bool,                  # hardware engines are masked out of AF_ALG
+        "evidence": str|null
+      },
       "seccomp": {"mode": int|null, "filters": int|null},   # mode 2 = filter
       "modules": {
         "loaded": [str],                   # AF_ALG modules in /proc/modules
@@ -46,7 +54,8 @@ whenever it ran, whatever it found.
           "driver": null | {"name": str, "driver": str, "module": str,
                             "priority": int, "type": str, "async": bool,
                             "implementation": "generic"|"arch"|"offload"|"unknown"},
-          "reason": null|"no-af-alg"|"blocked"|"missing"|"refused"|"no-kernel-equivalent",
+          "reason": null|"no-af-alg"|"blocked"|"restricted"|"missing"|"refused"
+                    |"no-kernel-equivalent",
           "errno": int|null, "errno_name": str|null, "message": str|null
         }, ...
       ]
@@ -72,25 +81,23 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from _kcapi import names, policy, procfs, transform
+from _kcapi import names, policy, procfs, restriction, transform
 from _kcapi.errors import NO_EQUIVALENT, KernelUnavailableError
 
 __all__ = ["main", "collect", "render_json", "render_table", "SCHEMA", "Probe",
            "FALLBACK_CIPHERS", "parse_modprobe", "parse_proc_modules", "cipher_probes",
            "table_probes"]
 
-SCHEMA = "kcapi-doctor/1"
+SCHEMA = "kcapi-doctor/2"
 PROG = "kcapi doctor"
 
 FIPS_PATH = "/proc/sys/crypto/fips_enabled"
-#: Known and proposed AF_ALG restriction sysctls (any other ``*af_alg*`` entry
-#: under /proc/sys/crypto is reported too).
-RESTRICTION_PATHS = ("/proc/sys/crypto/af_alg_restrict", "/proc/sys/crypto/af_alg_allowlist",
-                     "/proc/sys/net/core/af_alg_restrict")
 AF_ALG_MODULES = ("af_alg", "algif_hash", "algif_skcipher", "algif_aead", "algif_rng")
 MODPROBE_DIRS = ("/etc/modprobe.d", "/run/modprobe.d", "/usr/local/lib/modprobe.d",
                  "/lib/modprobe.d", "/usr/lib/modprobe.d")
-PROBE = ("hash", "sha256")
+#: AF_ALG works here when one of these binds: sha256, else sha1 (the one hash on
+#: af_alg_restrict's allow-list for every process).
+PROBES = (("hash", "sha256"), ("hash", "sha1"))
 
 #: HMAC is reported over these hashes (the ones hmac.new users reach for).
 HMAC_OVER = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512",
@@ -308,18 +315,29 @@ def fips_status(path: str = FIPS_PATH) -> dict[str, Any]:
     return {"path": path, "present": True, "enabled": value not in ("", "0"), "value": value}
 
 
-def restriction_sysctls() -> tuple[list[dict[str, Any]], list[str]]:
-    """AF_ALG restriction sysctls present here, and the paths that were checked."""
-    paths = list(RESTRICTION_PATHS)
-    for extra in sorted(glob.glob("/proc/sys/crypto/*af_alg*")):
-        if extra not in paths:
-            paths.append(extra)
-    found = []
-    for path in paths:
-        if os.path.exists(path):
-            text = _read(path)
-            found.append({"path": path, "value": None if text is None else text.strip()})
-    return found, paths
+def af_alg_restrict_status() -> dict[str, Any]:
+    """``/proc/sys/crypto/af_alg_restrict`` (Linux 7.3+) and whether this process is privileged."""
+    value = restriction.setting()
+    return {"path": str(restriction.SYSCTL), "present": value is not None, "value": value,
+            "privileged": restriction.privileged()}
+
+
+def deprecated_af_alg_status(restrict: dict[str, Any]) -> dict[str, Any]:
+    """Whether this kernel has Linux 7.2's AF_ALG (hardware engines masked out), by its traits.
+
+    The traits: the ``af_alg_restrict`` setting (7.3), or ``ghash`` and
+    ``poly1305`` missing as hashes while ``gcm(aes)`` binds as an AEAD (7.2:
+    they became library code; before, ``gcm(aes)`` was built on ``ghash``).
+    """
+    if restrict["present"]:
+        return {"detected": True, "evidence": f"{restrict['path']} exists"}
+    lacks = [name for name in ("ghash", "poly1305")
+             if getattr(transform._lookup("hash", name), "reason", None) == "missing"]
+    if len(lacks) == 2 and not isinstance(transform._lookup("aead", "gcm(aes)"),
+                                          KernelUnavailableError):
+        return {"detected": True,
+                "evidence": "hash 'ghash' and 'poly1305' are missing while aead 'gcm(aes)' binds"}
+    return {"detected": False, "evidence": None}
 
 
 def seccomp_status(status_text: str | None = None) -> dict[str, int | None]:
@@ -409,14 +427,18 @@ def probe_row(probe: Probe, backend: str | None) -> dict[str, Any]:
 
 
 def af_alg_status() -> dict[str, Any]:
-    """Whether AF_ALG works here: the core's probe (bind hash 'sha256') and its reason."""
-    found = transform._lookup(*PROBE)
-    if not isinstance(found, KernelUnavailableError):
-        return {"usable": True, "sockets": True, "reason": None, "errno": None,
-                "errno_name": None, "message": None}
+    """Whether AF_ALG works here: the core's probes (:data:`PROBES`) and the first refusal."""
+    first = None
+    for kind, name in PROBES:
+        found = transform._lookup(kind, name)
+        if not isinstance(found, KernelUnavailableError):
+            return {"usable": True, "probe": f"{kind} '{name}'", "sockets": True, "reason": None,
+                    "errno": None, "errno_name": None, "message": None}
+        first = first or (kind, name, found)
+    kind, name, found = first
     # The refusal names the step that failed: past socket(), AF_ALG sockets open.
-    return {"usable": False, "sockets": found.step not in ("socket", ""),
-            **_refusal_fields(found)}
+    return {"usable": False, "probe": f"{kind} '{name}'",
+            "sockets": found.step not in ("socket", ""), **_refusal_fields(found)}
 
 
 def policy_status(override: str | None = None) -> dict[str, Any]:
@@ -432,7 +454,7 @@ def policy_status(override: str | None = None) -> dict[str, Any]:
 
 
 def collect(backend_override: str | None = None) -> dict[str, Any]:
-    """Probe the kernel and read the system's settings into a ``kcapi-doctor/1`` report.
+    """Probe the kernel and read the system's settings into a ``kcapi-doctor/2`` report.
 
     Args:
         backend_override: ``--backend``, applied before anything is probed.
@@ -442,7 +464,7 @@ def collect(backend_override: str | None = None) -> dict[str, Any]:
     """
     uname = os.uname()
     pol = policy_status(backend_override)
-    restrictions, checked = restriction_sysctls()
+    restrict = af_alg_restrict_status()
     drivers = procfs.read()
     ciphers, cipher_source = cipher_probes()
     af_alg = af_alg_status()
@@ -453,8 +475,8 @@ def collect(backend_override: str | None = None) -> dict[str, Any]:
         "policy": pol,
         "af_alg": af_alg,
         "fips": fips_status(),
-        "restrictions": restrictions,
-        "restriction_paths_checked": checked,
+        "af_alg_restrict": restrict,
+        "deprecated_af_alg": deprecated_af_alg_status(restrict),
         "seccomp": seccomp_status(),
         "modules": module_status(),
         "proc_crypto": {"readable": os.access(procfs.PROC_CRYPTO, os.R_OK),
@@ -479,7 +501,7 @@ def _errno_text(errno_value: int | None, errno_name: str | None) -> str:
 def _af_alg_lines(af: dict[str, Any]) -> list[str]:
     """The AF_ALG lines of the table: usable, or the reason and the explanation."""
     if af["usable"]:
-        return ["usable (hash 'sha256' binds)"]
+        return [f"usable ({af['probe']} binds)"]
     head = f"NOT usable: {af['reason']}{_errno_text(af['errno'], af['errno_name'])}"
     if af["sockets"]:
         head += " (AF_ALG sockets open; the probe algorithm does not bind)"
@@ -499,12 +521,20 @@ def _setting_lines(report: dict[str, Any]) -> list[tuple[str, str]]:
     lines.append(("FIPS mode", ("enabled" if fips["enabled"] else "disabled")
                   + f" ({fips['path']} = {fips['value']})" if fips["present"]
                   else f"absent ({fips['path']})"))
-    if report["restrictions"]:
-        for item in report["restrictions"]:
-            lines.append(("AF_ALG sysctl", f"{item['path']} = {item['value']}"))
+    restrict = report["af_alg_restrict"]
+    if restrict["present"]:
+        meaning = {0: "no restriction", 1: "bind() only names on an allow-list",
+                   2: "no AF_ALG sockets"}.get(restrict["value"], "unknown value")
+        who = ("privileged: CAP_NET_ADMIN or CAP_SYS_ADMIN" if restrict["privileged"]
+               else "unprivileged: the short allow-list applies")
+        lines.append(("af_alg_restrict", f"{restrict['value']}: {meaning} ({restrict['path']}; "
+                      f"this process is {who})"))
     else:
-        lines.append(("AF_ALG sysctl", "absent (" + ", ".join(report["restriction_paths_checked"])
-                      + ")"))
+        lines.append(("af_alg_restrict", f"absent ({restrict['path']}: before Linux 7.3)"))
+    deprecated = report["deprecated_af_alg"]
+    if deprecated["detected"]:
+        lines.append(("hardware", "crypto engines (off-CPU drivers) are not reachable through "
+                      f"AF_ALG on this kernel (Linux 7.2+: {deprecated['evidence']})"))
     mode = seccomp["mode"]
     lines.append(("seccomp", {None: "unknown", 0: "off (mode 0)", 1: "strict (mode 1)",
                               2: f"filter (mode 2, {seccomp['filters']} filters)"}.get(

@@ -24,7 +24,7 @@ def kernel_name(algorithm: str, mode: int) -> str:
 
 
 def need(name: str) -> None:
-    """Under the ``kernel`` policy, skip where this kernel lacks ``name`` (cfb/ofb since 6.7).
+    """Under the ``kernel`` policy, skip where this kernel lacks ``name`` (cfb/ofb since 6.8).
 
     Any other refusal fails the kernel run (see ``optional_kernel_alg``).
     Under ``auto`` and ``software`` nothing is needed: software serves.

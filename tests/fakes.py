@@ -48,7 +48,15 @@ class RefusingKernel(_syscalls.Kernel):
 
 @pytest.fixture
 def fake_kernel(monkeypatch):
-    """Install a refusing syscall layer; returns a function (step, errno) -> fake."""
+    """Install a refusing syscall layer; returns a function (step, errno) -> fake.
+
+    The process looks like one on a kernel without ``af_alg_restrict`` (whatever
+    this kernel has) unless the test sets ``restriction_files`` itself.
+    """
+
+    from _kcapi import restriction
+
+    monkeypatch.setattr(restriction, "SYSCTL", restriction.SYSCTL.with_name("absent"))
 
     def install(step: str, err: int = errno.EAFNOSUPPORT) -> RefusingKernel:
         fake = RefusingKernel(step, err)
@@ -58,6 +66,32 @@ def fake_kernel(monkeypatch):
 
     yield install
     transform.clear()  # forget the refusals the fake caused
+
+
+@pytest.fixture
+def restriction_files(tmp_path, monkeypatch):
+    """Point ``_kcapi.restriction`` at files of the test's own; returns a setter.
+
+    ``set_files(setting, caps=0, uid_map="0 0 4294967295")``: ``setting`` None
+    means a kernel without ``af_alg_restrict``; ``caps`` is the CapEff mask.
+    Until called, the process looks like one on a kernel without the setting.
+    """
+    from _kcapi import restriction
+
+    def set_files(setting: int | None, caps: int = 0, uid_map: str = "0 0 4294967295") -> None:
+        sysctl = tmp_path / "af_alg_restrict"
+        if setting is None:
+            sysctl.unlink(missing_ok=True)
+        else:
+            sysctl.write_text(f"{setting}\n")
+        (tmp_path / "status").write_text(f"Name:\tpython\nCapEff:\t{caps:016x}\n")
+        (tmp_path / "uid_map").write_text(f"{uid_map}\n")
+        monkeypatch.setattr(restriction, "SYSCTL", sysctl)
+        monkeypatch.setattr(restriction, "STATUS", tmp_path / "status")
+        monkeypatch.setattr(restriction, "UID_MAP", tmp_path / "uid_map")
+
+    set_files(None)
+    return set_files
 
 
 class EmulatedKernel(_syscalls.Kernel):

@@ -3,7 +3,7 @@
 Differential: each case runs against kcapi_cipher and PyCryptodome and
 compares the exception type and message.  Under the ``kernel`` policy (the
 kernel run) the objects are the kernel's, so its path is checked too; modes
-the running kernel lacks (cfb/ofb since Linux 6.7) skip there.
+the running kernel lacks (cfb/ofb since Linux 6.8) skip there.
 """
 
 import os

@@ -18,14 +18,15 @@ from typing import Any
 
 import pytest
 
-from _kcapi import names, transform
+from _kcapi import names, restriction, transform
 from kcapi_cli import __main__ as cli
 from kcapi_cli import doctor
 
 from .fakes import fake_kernel  # noqa: F401 - fixture
-from .support import KERNEL_GUARANTEED, kernel_refusal, require_kernel_alg
+from .support import KERNEL_GUARANTEED, REQUIRE_KERNEL, kernel_refusal, require_kernel_alg
 
-REASONS = (None, "no-af-alg", "blocked", "missing", "refused", "no-kernel-equivalent")
+REASONS = (None, "no-af-alg", "blocked", "restricted", "missing", "refused",
+           "no-kernel-equivalent")
 OPT_INT = (int, type(None))
 OPT_STR = (str, type(None))
 OPT_BOOL = (bool, type(None))
@@ -39,8 +40,8 @@ def _forget_probes():
 
 
 def check_schema(report: dict[str, Any]) -> None:
-    """Assert that ``report`` has the documented ``kcapi-doctor/1`` shape."""
-    assert report["schema"] == "kcapi-doctor/1"
+    """Assert that ``report`` has the documented ``kcapi-doctor/2`` shape."""
+    assert report["schema"] == "kcapi-doctor/2"
     assert isinstance(report["kernel"]["release"], str) and report["kernel"]["release"]
     assert isinstance(report["kernel"]["machine"], str)
     pol = report["policy"]
@@ -48,7 +49,8 @@ def check_schema(report: dict[str, Any]) -> None:
     assert pol["source"] in ("KCAPI_BACKEND", "default", "--backend")
     assert isinstance(pol["error"], OPT_STR)
     af = report["af_alg"]
-    assert set(af) == {"usable", "sockets", "reason", "errno", "errno_name", "message"}
+    assert set(af) == {"usable", "probe", "sockets", "reason", "errno", "errno_name", "message"}
+    assert af["probe"] in ("hash 'sha256'", "hash 'sha1'")
     assert isinstance(af["usable"], bool) and isinstance(af["sockets"], bool)
     assert af["reason"] in REASONS and isinstance(af["errno"], OPT_INT)
     assert isinstance(af["errno_name"], OPT_STR) and isinstance(af["message"], OPT_STR)
@@ -56,9 +58,14 @@ def check_schema(report: dict[str, Any]) -> None:
     fips = report["fips"]
     assert isinstance(fips["present"], bool) and isinstance(fips["enabled"], OPT_BOOL)
     assert isinstance(fips["path"], str) and isinstance(fips["value"], OPT_STR)
-    assert all(isinstance(r["path"], str) and isinstance(r["value"], OPT_STR)
-               for r in report["restrictions"])
-    assert report["restriction_paths_checked"]
+    restrict = report["af_alg_restrict"]
+    assert set(restrict) == {"path", "present", "value", "privileged"}
+    assert restrict["path"] == str(restriction.SYSCTL)  # a test's own file under fake_kernel
+    assert restrict["present"] == (restrict["value"] is not None)
+    assert isinstance(restrict["value"], OPT_INT) and isinstance(restrict["privileged"], bool)
+    deprecated = report["deprecated_af_alg"]
+    assert set(deprecated) == {"detected", "evidence"}
+    assert deprecated["detected"] == (deprecated["evidence"] is not None)
     assert all(isinstance(v, OPT_INT) for v in report["seccomp"].values())
     assert set(report["seccomp"]) == {"mode", "filters"}
     assert all(isinstance(m, str) for m in report["modules"]["loaded"])
@@ -110,10 +117,18 @@ def test_json_schema_and_the_real_probe(capsys):
     af = report["af_alg"]
     if why is None:
         assert af["usable"] and row(report, "sha256")["backend"] == "kernel"
-    else:  # this host: no AF_ALG, and the report says why
+    else:  # no AF_ALG, or sha256 restricted: the report says why
         assert not af["usable"] and af["reason"] == why.reason and af["errno"] == why.errno
         assert af["message"] == str(why)
-        assert all(r["backend"] == "fallback" for r in report["algorithms"])
+    # Every row is what the core's own probe of its algorithm says, nothing assumed
+    # from sha256 (under af_alg_restrict=1 an unprivileged process has sha1, not sha256).
+    for r in report["algorithms"]:
+        if r["kernel_name"] is None:
+            continue
+        refused = kernel_refusal(r["kind"], r["kernel_name"])
+        assert (r["backend"] == "kernel") == (refused is None), r
+        if refused is not None:
+            assert (r["reason"], r["errno"]) == (refused.reason, refused.errno), r
     for name in ("blake2s", "shake_128", "shake_256"):
         assert row(report, name)["reason"] == "no-kernel-equivalent"
         assert row(report, name)["kernel_name"] is None
@@ -159,7 +174,7 @@ def test_software_policy_is_reported(capsys):
 def test_table_renders(capsys):
     assert cli.main(["doctor"]) == 0
     text = capsys.readouterr().out
-    for label in ("AF_ALG", "kernel", "policy", "FIPS mode", "AF_ALG sysctl", "seccomp",
+    for label in ("AF_ALG", "kernel", "policy", "FIPS mode", "af_alg_restrict", "seccomp",
                   "ALGORITHM", "DRIVER", "PRIO", "IMPL"):
         assert label in text
     for name in [*names.HASHES, "hmac-sha256"]:
@@ -171,14 +186,19 @@ def test_table_renders_every_setting():
     report = json.loads(json.dumps(doctor.collect()))
     report["fips"] = {"path": "/proc/sys/crypto/fips_enabled", "present": True,
                       "enabled": True, "value": "1"}
-    report["restrictions"] = [{"path": "/proc/sys/crypto/af_alg_restrict", "value": "1"}]
+    report["af_alg_restrict"] = {"path": "/proc/sys/crypto/af_alg_restrict", "present": True,
+                                 "value": 1, "privileged": False}
+    report["deprecated_af_alg"] = {"detected": True,
+                                   "evidence": "/proc/sys/crypto/af_alg_restrict exists"}
     report["seccomp"] = {"mode": 2, "filters": 3}
     report["modules"] = {"loaded": ["af_alg"], "blocked": [
         {"module": "algif_aead", "rule": "blacklist", "file": "/etc/modprobe.d/x.conf",
          "line": "blacklist algif_aead"}]}
     text = doctor.render_table(report)
     assert "enabled (/proc/sys/crypto/fips_enabled = 1)" in text
-    assert "/proc/sys/crypto/af_alg_restrict = 1" in text
+    assert ("1: bind() only names on an allow-list (/proc/sys/crypto/af_alg_restrict; this "
+            "process is unprivileged: the short allow-list applies)") in text
+    assert "not reachable through AF_ALG on this kernel" in text
     assert "filter (mode 2, 3 filters)" in text
     assert "blacklist algif_aead  (/etc/modprobe.d/x.conf)" in text
 
@@ -244,6 +264,10 @@ def test_kernel_run_reports_the_kernel_with_drivers(capsys):
     assert report["proc_crypto"]["entries"] > 0
     for name in KERNEL_GUARANTEED + ["hmac-sha256"]:
         r = row(report, name)
+        refused = kernel_refusal(r["kind"], r["kernel_name"])
+        if refused is not None and not REQUIRE_KERNEL:  # af_alg_restrict's allow-list
+            assert r["backend"] == "fallback" and r["reason"] == refused.reason == "restricted", r
+            continue
         assert r["backend"] == "kernel", r
         assert r["served_by"] == ("software" if report["policy"]["backend"] == "software"
                                   else "kernel")
@@ -254,7 +278,7 @@ def test_kernel_run_reports_the_kernel_with_drivers(capsys):
     sha = row(report, "sha256")["driver"]
     assert sha["name"] == "sha256" and sha["type"] in ("shash", "ahash")
     table = doctor.render_table(report)
-    assert "usable (hash 'sha256' binds)" in table and sha["driver"] in table
+    assert f"usable ({report['af_alg']['probe']} binds)" in table and sha["driver"] in table
 
 
 @pytest.mark.kernel
@@ -263,6 +287,10 @@ def test_kernel_run_reports_cipher_drivers(capsys):
     report = run_json(capsys)
     for r in report["algorithms"]:
         if r["kernel_name"] in ("cbc(aes)", "ctr(aes)", "gcm(aes)", "cmac(aes)", "stdrng"):
+            refused = kernel_refusal(r["kind"], r["kernel_name"])
+            if refused is not None and not REQUIRE_KERNEL:  # af_alg_restrict's allow-list
+                assert r["backend"] == "fallback" and r["reason"] == refused.reason, r
+                continue
             assert r["backend"] == "kernel" and r["driver"]["priority"] >= 0, r
 
 

@@ -1,6 +1,6 @@
 """Behaviour that differs between kernels, checked on whichever kernel runs the tests.
 
-Linux 6.7 removed the cfb and ofb templates: where the running kernel has
+Linux 6.8 removed the cfb and ofb templates: where the running kernel has
 them, AES-CFB/OFB objects are kernel-served; where it lacks them, ``auto``
 serves them from PyCryptodome and says why; either way the results are
 PyCryptodome's.  The gate is a probe of the template, never a version.
@@ -14,6 +14,7 @@ import pytest
 from Crypto.Cipher import AES as RefAES
 
 import kcapi_cipher
+from _kcapi import restriction
 from kcapi_cipher import AES
 
 from .support import kernel_refusal, require_kernel_alg
@@ -39,13 +40,19 @@ def test_cfb_ofb_served_by_the_kernel_or_the_fallback_alike(kernel_name, mode, k
     if refused is None:
         assert info.backend == "kernel" and info.algorithm == kernel_name
     else:
-        assert refused.reason == "missing"
-        assert info.backend == "software" and info.reason.startswith("missing"), info
+        assert refused.reason == expected_reason(kernel_name)
+        assert info.backend == "software" and info.reason.startswith(refused.reason), info
     ref = RefAES.new(key, mode, iv=iv, **kwargs)
     pieces = [data[:1], data[1:17], data[17:500], data[500:]]
     assert b"".join(ours.encrypt(p) for p in pieces) == b"".join(ref.encrypt(p) for p in pieces)
     back = AES.new(key, mode, iv=iv, **kwargs)
     assert back.decrypt(RefAES.new(key, mode, iv=iv, **kwargs).encrypt(data)) == data
+
+
+def expected_reason(kernel_name: str) -> str:
+    """'missing', or 'restricted' where af_alg_restrict keeps this process from binding it
+    (checked before the kernel looks the name up: a missing name off the list reads so too)."""
+    return "restricted" if restriction.explain_bind("skcipher", kernel_name) else "missing"
 
 
 @pytest.mark.parametrize("kernel_name,mode,kwargs", CASES, ids=[c[0] for c in CASES])
@@ -59,4 +66,5 @@ def test_kernel_policy_names_the_missing_template(kernel_name, mode, kwargs):
     else:
         with pytest.raises(kcapi_cipher.KernelUnavailableError) as caught:
             AES.new(os.urandom(16), mode, iv=os.urandom(16), **kwargs)
-        assert caught.value.reason == "missing" and kernel_name in str(caught.value)
+        assert caught.value.reason == expected_reason(kernel_name)
+        assert kernel_name in str(caught.value)

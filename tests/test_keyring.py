@@ -18,7 +18,7 @@ from _kcapi.errors import KernelUnavailableError
 from _kcapi.hash import kernel_hash_of
 from kcapi_hashlib import KeyringKey, hmac
 
-from .support import REQUIRE_KERNEL, keyring_keys_work
+from .support import REQUIRE_KERNEL, keyring_keys_work, require_kernel_alg
 
 KEY = bytes(range(32))
 
@@ -100,6 +100,7 @@ def test_hmac_from_a_logon_key(with_keyring):
 
 @pytest.mark.kernel
 def test_keyed_blake2b_from_the_keyring(with_keyring, user_key):
+    require_kernel_alg("hash", "blake2b-256")
     h = kcapi_hashlib.blake2b(b"data", key=user_key, digest_size=32)
     assert h.digest() == hashlib.blake2b(b"data", key=KEY, digest_size=32).digest()
 

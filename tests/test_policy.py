@@ -11,15 +11,16 @@ import kcapi_hashlib
 from _kcapi import policy
 from kcapi_hashlib import KernelUnavailableError, hmac
 
-from .fakes import fake_kernel  # noqa: F401 - fixture
+from .fakes import fake_kernel, restriction_files  # noqa: F401 - fixtures
 from .support import software_engine
 
 REFUSALS = [
     ("socket", errno.EAFNOSUPPORT, "no-af-alg", "no AF_ALG"),
     ("socket", errno.EPERM, "blocked", "seccomp"),
-    ("socket", errno.EACCES, "blocked", "blocked"),
+    ("socket", errno.EACCES, "blocked", "security module"),
     ("bind", errno.ENOENT, "missing", "has no hash algorithm 'sha256'"),
-    ("bind", errno.EPERM, "blocked", "forbids bind"),
+    ("bind", errno.EPERM, "blocked", "seccomp filter refuses bind"),
+    ("bind", errno.EACCES, "blocked", "security module forbids bind"),
     ("bind", errno.EINVAL, "refused", "refused bind"),
 ]
 
