@@ -124,6 +124,22 @@ def no_equivalent(python_name: str, detail: str = "") -> KernelUnavailableError:
     return KernelUnavailableError(None, text, reason=NO_EQUIVALENT, algorithm=python_name)
 
 
+def whole_messages_only(label: str, part: KernelUnavailableError,
+                        one_shot: str) -> KernelUnavailableError:
+    """The error for an AEAD call only the composed path serves, where a part of it is refused.
+
+    Linux 7.2 made ``ghash`` and ``poly1305`` library code: the kernel still has
+    ``gcm(aes)`` and ``rfc7539(chacha20,poly1305)``, which take whole messages only.
+    The reason and errno are those of the refused part.
+    """
+    text = part.strerror if part.errno is not None else str(part)
+    return KernelUnavailableError(
+        part.errno, f"{label} in pieces, or past one kernel request, needs {part.algorithm!r}, "
+        f"which the kernel cannot serve here ({text}); whole messages in one call "
+        f"(encrypt_and_digest(), decrypt_and_verify()) are served by its {one_shot!r}",
+        reason=part.reason, algorithm=part.algorithm, step=part.step)
+
+
 def keyring_refusal(exc: OSError, key: object, name: str) -> OSError:
     """Explain why keying ``name`` from a keyring key failed (ALG_SET_KEY_BY_KEY_SERIAL).
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from _kcapi import aead, transform
 from _kcapi.aead import CounterStream, keystream
-from _kcapi.errors import KernelUnavailableError, keyring_needs_kernel
+from _kcapi.errors import KernelUnavailableError, keyring_needs_kernel, whole_messages_only
 from _kcapi.hash import KernelHash
 from _kcapi.keyring import KeyringKey
 from _kcapi.names import CHACHA20_POLY1305, XCHACHA20_POLY1305, AeadNames
@@ -102,6 +102,9 @@ class ChaCha20Poly1305Cipher(KernelAead):
 
     _KIND = "chacha20_poly1305"
     _DIGEST_REFUSED = "digest() method cannot be called"
+    #: Under the ``kernel`` policy where the one-shot AEAD binds but the composed
+    #: path's ``poly1305`` does not (Linux 7.2+): its refusal; whole messages only.
+    _part_refused: KernelUnavailableError | None = None
 
     nonce: bytes
 
@@ -142,6 +145,8 @@ class ChaCha20Poly1305Cipher(KernelAead):
         if isinstance(self._key, KeyringKey):
             return keyring_needs_kernel(self._key, "ChaCha20-Poly1305 beyond one whole message",
                                         _KEYRING_ONE_SHOT)
+        if self._part_refused is not None:
+            return whole_messages_only("ChaCha20-Poly1305", self._part_refused, self._names.aead)
         return None
 
     # -- PyCryptodome's bookkeeping ------------------------------------------------------------
@@ -398,7 +403,16 @@ def new(*, key: Any, nonce: Any = None) -> Any:
         made._one_shot()  # keys the transform now: the key's errors surface here
         return made
     needs = [("skcipher", names.stream), ("hash", names.mac)]
-    if not aead.compose_available(needs):
+    try:
+        composed = aead.compose_available(needs)
+    except KernelUnavailableError as refused:  # the kernel policy
+        if not names.aead or isinstance(transform._lookup("aead", names.aead),
+                                        KernelUnavailableError):
+            raise
+        made = ChaCha20Poly1305Cipher(bytes(key), bytes(nonce))
+        made._part_refused = refused
+        return made
+    if not composed:
         return fallback(lambda: ref.ChaCha20_Poly1305.new(key=key, nonce=nonce),
                         names.aead or f"{names.stream}+{names.mac}", needs)
     return ChaCha20Poly1305Cipher(bytes(key), bytes(nonce))
