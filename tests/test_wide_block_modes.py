@@ -25,10 +25,10 @@ from Crypto.Cipher import AES as RefAES
 import kcapi_cipher
 from _kcapi import policy, transform
 from _kcapi.skcipher import MAX_REQUEST, request_limit
-from kcapi_cipher import AES, KernelUnavailableError, backend_info
+from kcapi_cipher import AES, KernelUnavailableError, KeyringKey, backend_info
 from kcapi_cipher._hctr2 import Hctr2, xctr
 
-from .cipher_support import same_error
+from .cipher_support import keyring_ciphers, same_error
 from .fakes import fake_kernel  # noqa: F401 - fixture
 from .support import optional_kernel_alg
 
@@ -283,3 +283,28 @@ def test_kernel_hctr2_equals_the_software_one_on_random_inputs(kernel_policy):
         assert ct == software.encrypt(tweak, data), (len(key), size)
         assert AES.new(key, AES.MODE_HCTR2, tweak).decrypt(ct) == data
         assert software.decrypt(tweak, ct) == data
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("mode", list(MODES))
+def test_keys_in_the_kernel_keyring(mode):
+    """A keyring key is used by the kernel only: same results as its bytes, never software."""
+    number, key = MODES[mode]
+    optional_kernel_alg("skcipher", "hctr2(aes)" if mode == "hctr2" else ADIANTUM[12])
+    if not keyring_ciphers():
+        pytest.skip("this kernel lacks ALG_SET_KEY_BY_KEY_SERIAL (tested in test_keyring_cipher)")
+    raw = os.urandom(len(key))
+    held = KeyringKey.add(raw, f"kcapi-wide-{os.getpid()}-{os.urandom(4).hex()}")
+    try:
+        data = [os.urandom(n) for n in (16, 700, 4096)]
+        policy.set_backend("kernel")
+        ours = AES.new(held, number, TWEAK)
+        assert backend_info(ours).backend == "kernel"
+        by_bytes = AES.new(raw, number, TWEAK)
+        assert [ours.encrypt(d) for d in data] == [by_bytes.encrypt(d) for d in data]
+        policy.set_backend("software")
+        with pytest.raises(KernelUnavailableError) as caught:
+            AES.new(held, number, TWEAK)
+        assert caught.value.reason == "keyring-needs-kernel", caught.value
+    finally:
+        held.revoke()
