@@ -183,8 +183,12 @@ BLOCK_CIPHERS: dict[str, BlockCipherSpec] = {
 #: cfb() and ofb() were removed in Linux 6.8; cfb() is CFB with full-block segments only.
 SKCIPHER_MODES: dict[str, str] = {
     "ecb": "ecb({})", "cbc": "cbc({})", "ctr": "ctr({})",
-    "cfb": "cfb({})", "ofb": "ofb({})", "xts": "xts({})",
+    "cfb": "cfb({})", "ofb": "ofb({})", "xts": "xts({})", "hctr2": "hctr2({})",
 }
+
+#: Adiantum over AES-256, by the rounds of its XChaCha stream cipher (12: Adiantum as
+#: its paper defines it; 20: the kernel's other instance).  Length-preserving, like hctr2().
+ADIANTUM: dict[int, str] = {12: "adiantum(xchacha12,aes)", 20: "adiantum(xchacha20,aes)"}
 
 
 def skcipher_name(mode: str, cipher: str) -> str:

@@ -26,6 +26,11 @@ from .transform import BackendInfo, Transform
 MAX_READ = 128
 #: Bytes of personalization given with the seed.
 SEED_SIZE = 32
+#: The SP 800-90A HMAC_DRBGs without prediction resistance that :func:`known_answer_name`
+#: chooses from, in order: SHA-256 (the kernel's ``stdrng`` before Linux 7.2, and the
+#: default of :func:`kcapi_cipher.Random.known_answer_drbg` there), then SHA-512 (the
+#: only DRBG Linux 7.2 and later have).
+KNOWN_ANSWER_DRBGS = ("drbg_nopr_hmac_sha256", "drbg_nopr_hmac_sha512")
 
 _lock = threading.Lock()
 _seed = b""
@@ -117,9 +122,36 @@ class KernelRng:
         return bytes(out)
 
     @property
+    def name(self) -> str:
+        """The kernel DRBG's name (``'stdrng'``, ``'drbg_nopr_hmac_sha512'``, ...)."""
+        return self._tfm.name
+
+    @property
     def backend_info(self) -> BackendInfo:
         """The kernel DRBG driver serving the reads."""
         return self._tfm.info()
+
+
+def known_answer_name() -> str:
+    """The first DRBG of :data:`KNOWN_ANSWER_DRBGS` this kernel binds (the probe is cached).
+
+    Chosen by binding, never by kernel version: Linux 7.2 removed every DRBG but
+    ``drbg_nopr_hmac_sha512``.
+
+    Raises:
+        KernelUnavailableError: none binds; the refusal of the last one (for a
+            kernel without AF_ALG, or with none of them, its reason says which).
+    """
+    refused: KernelUnavailableError | None = None
+    for name in KNOWN_ANSWER_DRBGS:
+        try:
+            transform.get("rng", name)
+        except KernelUnavailableError as exc:
+            refused = exc
+            continue
+        return name
+    assert refused is not None
+    raise refused
 
 
 def known_answer_drbg(name: str, entropy: bytes, personalization: bytes = b"") -> KernelRng:
@@ -131,7 +163,8 @@ def known_answer_drbg(name: str, entropy: bytes, personalization: bytes = b"") -
     fallback: it exists to check the kernel's DRBG.
 
     Args:
-        name: a DRBG driver without prediction resistance, e.g. ``'drbg_nopr_hmac_sha256'``.
+        name: a DRBG driver without prediction resistance, e.g. ``'drbg_nopr_hmac_sha512'``
+            (see :func:`known_answer_name`).
         entropy: at most 128 bytes.
         personalization: the personalization string (may be empty).
 

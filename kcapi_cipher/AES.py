@@ -6,7 +6,11 @@ returns an object with PyCryptodome's API.
 
 Kernel-served modes (each where the kernel has its template and the policy allows):
 ECB, CBC, CTR, CFB (128-bit segments), OFB, GCM, CCM, and the kcapi
-extension :data:`MODE_XTS` (kernel only, see :mod:`kcapi_cipher._mode_xts`).
+extensions :data:`MODE_XTS` (kernel only, see :mod:`kcapi_cipher._mode_xts`),
+:data:`MODE_HCTR2` (kernel, or HCTR2 on PyCryptodome's AES where software may
+serve: :mod:`kcapi_cipher._mode_hctr2`) and :data:`MODE_ADIANTUM` (kernel only:
+:mod:`kcapi_cipher._mode_adiantum`); the last two are the wide-block modes of
+:mod:`kcapi_cipher._wide_block`.
 Modes the kernel lacks -- OpenPGP, EAX, SIV, OCB, KW, KWP, CFB with other
 segment sizes -- are PyCryptodome's objects under the ``auto`` and
 ``software`` policies, and a :class:`~_kcapi.errors.KernelUnavailableError`
@@ -26,7 +30,7 @@ from . import _routing
 
 __all__ = ["new", "block_size", "key_size", "MODE_ECB", "MODE_CBC", "MODE_CFB", "MODE_OFB",
            "MODE_CTR", "MODE_OPENPGP", "MODE_CCM", "MODE_EAX", "MODE_SIV", "MODE_GCM",
-           "MODE_OCB", "MODE_KW", "MODE_KWP", "MODE_XTS"]
+           "MODE_OCB", "MODE_KW", "MODE_KWP", "MODE_XTS", "MODE_HCTR2", "MODE_ADIANTUM"]
 
 MODE_ECB = 1  #: Electronic Code Book
 MODE_CBC = 2  #: Cipher-Block Chaining
@@ -45,6 +49,12 @@ MODE_KWP = 14  #: Key Wrap with Padding (software only)
 #: extension served only by the kernel.  PyCryptodome numbers its modes 1..14;
 #: kernel-only modes take numbers from 101 up, so they never collide with its.
 MODE_XTS = 101
+#: HCTR2 (a tweakable wide-block cipher over AES, 32-byte tweak): a kcapi extension,
+#: the kernel's ``hctr2(aes)`` or the same construction in software.
+MODE_HCTR2 = 102
+#: Adiantum (XChaCha12 or, with ``rounds=20``, XChaCha20 + AES-256 + NH/Poly1305;
+#: 32-byte key and tweak): a kcapi extension served only by the kernel.
+MODE_ADIANTUM = 103
 
 #: Size of a data block (in bytes).
 block_size: int = 16
@@ -55,7 +65,8 @@ key_size: tuple[int, int, int] = (16, 24, 32)
 _MODULES = {
     MODE_ECB: "_mode_ecb", MODE_CBC: "_mode_cbc", MODE_CFB: "_mode_cfb",
     MODE_OFB: "_mode_ofb", MODE_CTR: "_mode_ctr", MODE_CCM: "_mode_ccm",
-    MODE_GCM: "_mode_gcm", MODE_XTS: "_mode_xts",
+    MODE_GCM: "_mode_gcm", MODE_XTS: "_mode_xts", MODE_HCTR2: "_mode_hctr2",
+    MODE_ADIANTUM: "_mode_adiantum",
 }
 
 #: Modes only PyCryptodome has.
@@ -70,14 +81,15 @@ def new(key: Any, mode: int, *args: Any, **kwargs: Any) -> Any:
 
     Args:
         key: 16, 24 or 32 bytes (``MODE_SIV``: 32, 48 or 64; ``MODE_XTS``: two
-            AES keys, 32, 48 or 64 bytes); or a :class:`~_kcapi.keyring.KeyringKey`
-            holding them, for the kernel-served modes (the kernel checks its size;
+            AES keys, 32, 48 or 64 bytes; ``MODE_ADIANTUM``: 32 bytes); or a
+            :class:`~_kcapi.keyring.KeyringKey` holding them, for the kernel-served modes (the kernel checks its size;
             GCM then takes whole messages only, see :mod:`._mode_gcm`).
         mode: a ``MODE_*`` constant.
         *args: the IV or nonce, positionally, where PyCryptodome takes it.
         **kwargs: the mode's parameters, as PyCryptodome names them (``iv``,
             ``IV``, ``nonce``, ``segment_size``, ``mac_len``, ``msg_len``,
-            ``assoc_len``, ``initial_value``, ``counter``, ``use_aesni``, ``threads``).
+            ``assoc_len``, ``initial_value``, ``counter``, ``use_aesni``, ``threads``;
+            ``rounds`` for ``MODE_ADIANTUM``).
 
     Returns:
         A cipher object: kernel-served where the kernel and the policy allow,
@@ -87,8 +99,9 @@ def new(key: Any, mode: int, *args: Any, **kwargs: Any) -> Any:
         TypeError, ValueError: PyCryptodome's errors for bad arguments
             (``ValueError("Mode not supported")`` for an unknown mode).
         KernelUnavailableError: under the ``kernel`` policy, when the kernel cannot
-            serve the mode; for ``MODE_XTS`` and keyring keys whenever it cannot
-            (``reason='keyring-needs-kernel'``: no software can use a keyring key).
+            serve the mode; for ``MODE_XTS``, ``MODE_ADIANTUM`` and keyring keys
+            whenever it cannot (``reason='keyring-needs-kernel'``: no software can
+            use a keyring key).
     """
     try:
         module = _MODULES.get(mode)

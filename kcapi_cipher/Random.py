@@ -87,7 +87,7 @@ def new(*args: Any, **kwargs: Any) -> Any:
 
 
 def known_answer_drbg(entropy: bytes, personalization: bytes = b"",
-                      name: str = "drbg_nopr_hmac_sha256") -> _rng.KernelRng:
+                      name: str | None = None) -> _rng.KernelRng:
     """A kernel DRBG seeded from ``entropy`` you choose, to check it against known answers.
 
     Deterministic by design (never use it for keys): ``generate(n)`` is one
@@ -98,11 +98,18 @@ def known_answer_drbg(entropy: bytes, personalization: bytes = b"",
     Args:
         entropy: EntropyInput || Nonce of a CAVP vector (at most 128 bytes).
         personalization: the PersonalizationString.
-        name: the kernel DRBG, e.g. ``'drbg_nopr_hmac_sha256'``, ``'drbg_nopr_sha256'``.
+        name: the kernel DRBG, e.g. ``'drbg_nopr_hmac_sha512'``, ``'drbg_nopr_sha256'``;
+            by default the first of ``drbg_nopr_hmac_sha256`` (kernels before 7.2)
+            and ``drbg_nopr_hmac_sha512`` (the only DRBG of 7.2 and later) that
+            this kernel binds: the result's ``name`` says which (an HMAC_DRBG over
+            SHA-256 or SHA-512).
 
     Raises:
-        KernelUnavailableError: ``reason='needs-newer-kernel'`` without the option.
+        KernelUnavailableError: ``reason='needs-newer-kernel'`` without the option;
+            the kernel's refusal when it has none of those DRBGs (or no AF_ALG).
     """
+    if name is None:
+        name = _rng.known_answer_name()
     return _rng.known_answer_drbg(name, entropy, personalization)
 
 

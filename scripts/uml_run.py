@@ -56,7 +56,8 @@ CRYPTO_MODULES = (
     "blake2b_generic rmd160 streebog_generic wp512 sm3_generic xxhash_generic "
     "crc32_generic crc32c_generic hmac cmac xcbc aes_generic des_generic "
     "ecb cbc ctr cfb ofb xts cts lrw gcm ccm ghash-generic chacha_generic "
-    "poly1305_generic chacha20poly1305 drbg jitterentropy_rng seqiv echainiv authenc"
+    "poly1305_generic chacha20poly1305 drbg jitterentropy_rng seqiv echainiv authenc "
+    "nhpoly1305 adiantum"
 ).split()
 
 INIT_TEMPLATE = r"""#!/bin/bash
