@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from _kcapi import policy, transform
 from _kcapi.errors import KernelUnavailableError
 from _kcapi.names import CHACHA20_POLY1305, XCHACHA20_POLY1305, ccm_names, gcm_names
 from kcapi_cipher import _mode_ccm, _mode_gcm
 from kcapi_cipher._aead import KernelAead
 
-from .support import REQUIRE_KERNEL, kernel_refusal
+from .support import REQUIRE_KERNEL
 
 MODE_CCM = 8
 MODE_GCM = 11
@@ -38,43 +36,12 @@ def aes_factory() -> Any:
     return AES if hasattr(AES, "new") else None
 
 
-#: The composed paths' parts some kernels lack outright (Linux 7.2 made them library code).
-PARTS_SOME_KERNELS_LACK = {("hash", "ghash"), ("hash", "poly1305")}
-
-
-def made(make: Any) -> Any:
-    """``make()``; skips (naming it) where it needs a composed part this kernel lacks outright.
-
-    Under the ``kernel`` policy on Linux 7.2+, GCM and ChaCha20-Poly1305 objects the
-    one-shot AEAD cannot serve (other nonce sizes or tag sizes) are refused at new().
-    """
-    try:
-        return make()
-    except KernelUnavailableError as exc:
-        if exc.reason == "missing" and ("hash", exc.algorithm) in PARTS_SOME_KERNELS_LACK:
-            pytest.skip(f"this kernel lacks hash '{exc.algorithm}', which these parameters "
-                        "need (only the one-shot AEAD is left for whole messages)")
-        raise
-
-
-def needs_composed(construction: str) -> None:
-    """Under the ``kernel`` policy, skip (naming it) where the composed path of
-    ``construction`` lacks a part outright; elsewhere the fallback serves it, and runs."""
-    if policy.get_backend() != policy.KERNEL:
-        return
-    for kind, name in NEEDS[construction]:
-        why = kernel_refusal(kind, name)
-        if (kind, name) in PARTS_SOME_KERNELS_LACK and why is not None and why.reason == "missing":
-            pytest.skip(f"this kernel lacks {kind} '{name}': {why}")
-
-
 def aes_new(key: Any, mode: int, *args: Any, **kwargs: Any) -> Any:
-    """``AES.new(key, mode, ...)`` for GCM/CCM (skipping as :func:`made` does)."""
+    """``AES.new(key, mode, ...)`` for GCM/CCM: through the factory when it exists."""
     factory = aes_factory()
     if factory is not None:
-        return made(lambda: factory.new(key, mode, *args, **kwargs))
-    return made(lambda: {MODE_CCM: _mode_ccm, MODE_GCM: _mode_gcm}[mode].create(
-        "aes", key, *args, **kwargs))
+        return factory.new(key, mode, *args, **kwargs)
+    return {MODE_CCM: _mode_ccm, MODE_GCM: _mode_gcm}[mode].create("aes", key, *args, **kwargs)
 
 
 def kernel_expected(construction: str, obj: Any = None) -> bool:
