@@ -293,6 +293,20 @@ class KernelHash(metaclass=ImmutableType):
         """Which kernel algorithm and driver serve this object."""
         return self._tfm.info()
 
+    def digest_with(self, extra: memoryview) -> bytes:
+        """The digest of the data so far followed by ``extra``; the object is unchanged.
+
+        ``extra`` goes only to the clone that is finalized (or to a pooled op
+        socket with the held bytes), at the cost of :meth:`digest`: a composed
+        AEAD computes its tag this way while the MAC input of the call under way
+        is not the MAC's yet.
+        """
+        if not extra.nbytes:
+            return self.digest()
+        with self._lock:
+            self._ready()
+            return self._final(extra)
+
     @property
     def fed(self) -> int:
         """How many bytes ``update()`` has taken (spliced files not counted).
@@ -412,14 +426,15 @@ class KernelHash(metaclass=ImmutableType):
         self._job, self._fed = None, self._fed + job.total
         return True
 
-    def _final(self) -> bytes:
-        """Finalize a clone of the state (or a pooled op for held data only)."""
+    def _final(self, extra: memoryview = memoryview(b"")) -> bytes:
+        """Finalize a clone of the state (or a pooled op for held data only), fed
+        the held bytes and ``extra`` last."""
         kernel = _syscalls.kernel
         tfm = self._tfm
         op = tfm.op_fd() if self._op is None else tfm.clone_fd(self._op)
         try:
-            if self._buf:
-                kernel.send_fd(op, [self._buf], 0)
+            if self._buf or extra.nbytes:
+                kernel.send_fd(op, [self._buf, extra], 0)
             # A read finalizes pending state (an empty message on a fresh socket).
             out = kernel.read_fd(op, self._digest_size)
             if len(out) != self._digest_size:
