@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -756,22 +757,17 @@ def test_a_timer_interrupting_8_mib_calls_in_a_loop():
     try:
         # A hash: each update happens whole or not at all.
         h, ref = kcapi_hashlib.sha256(), hashlib.sha256()
+        delays = spread(lambda: kcapi_hashlib.sha256().update(chunk), rounds)
         interrupted = 0
-        for i in range(rounds):
+        for delay in delays:
             before = ref.copy()
-            signal.setitimer(signal.ITIMER_REAL, 0.002 + 0.01 * (i % 7))
-            try:
-                h.update(chunk)
-                ok = True
-            except Interrupt:
-                ok = False
-            signal.setitimer(signal.ITIMER_REAL, 0)
+            completed, _ = alarm_during(lambda: h.update(chunk), delay)
             ref.update(chunk)
-            if ok:
-                assert h.copy().digest() == ref.digest()
+            got = h.copy().digest()
+            if completed:
+                assert got == ref.digest()
             else:
                 interrupted += 1
-                got = h.copy().digest()
                 assert got in (before.digest(), ref.digest())
                 if got == before.digest():
                     ref = before
@@ -781,26 +777,20 @@ def test_a_timer_interrupting_8_mib_calls_in_a_loop():
         # CBC: the chain moves by a whole call or not at all.
         c = AES.new(KEY, AES.MODE_CBC, IV)
         chain = IV
+        delays = spread(lambda: AES.new(KEY, AES.MODE_CBC, IV).encrypt(chunk), rounds)
         interrupted = 0
-        for i in range(rounds):
-            signal.setitimer(signal.ITIMER_REAL, 0.002 + 0.01 * (i % 7))
-            try:
-                out = c.encrypt(chunk)
-            except Interrupt:
-                out = None
-            signal.setitimer(signal.ITIMER_REAL, 0)
+        for delay in delays:
+            completed, out = alarm_during(lambda: c.encrypt(chunk), delay)
             after = RefAES.new(KEY, RefAES.MODE_CBC, chain).encrypt(chunk)
-            if out is not None:
+            if completed:
                 assert out == after
                 chain = after[-16:]
                 continue
             interrupted += 1
             probe = c.encrypt(b"p" * 16)
-            if probe == RefAES.new(KEY, RefAES.MODE_CBC, after[-16:]).encrypt(b"p" * 16):
-                chain = probe
-            else:
+            if probe != RefAES.new(KEY, RefAES.MODE_CBC, after[-16:]).encrypt(b"p" * 16):
                 assert probe == RefAES.new(KEY, RefAES.MODE_CBC, chain).encrypt(b"p" * 16)
-                chain = probe
+            chain = probe
         assert interrupted, "the timer never interrupted an encryption"
 
         # GCM composed (a 16-byte nonce): each piece is in the stream whole or not at all.
@@ -809,7 +799,6 @@ def test_a_timer_interrupting_8_mib_calls_in_a_loop():
         nonce = bytes(16)
         g = AES.new(KEY, AES.MODE_GCM, nonce=nonce)
         pieces: list[memoryview] = []
-        interrupted = 0
         probe = b"q" * 100
 
         def reference(fed: list[memoryview]) -> Any:
@@ -818,14 +807,11 @@ def test_a_timer_interrupting_8_mib_calls_in_a_loop():
                 ref.encrypt(piece)
             return ref
 
-        for i in range(rounds // 2):
-            signal.setitimer(signal.ITIMER_REAL, 0.005 + 0.02 * (i % 5))
-            try:
-                out = g.encrypt(chunk)
-            except Interrupt:
-                out = None
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            if out is not None:
+        delays = spread(lambda: AES.new(KEY, AES.MODE_GCM, nonce=nonce).encrypt(chunk), rounds // 2)
+        interrupted = 0
+        for delay in delays:
+            completed, out = alarm_during(lambda: g.encrypt(chunk), delay)
+            if completed:
                 assert out == reference(pieces).encrypt(chunk)
                 pieces.append(chunk)
                 continue
@@ -841,3 +827,28 @@ def test_a_timer_interrupting_8_mib_calls_in_a_loop():
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def spread(call: Callable[[], object], rounds: int) -> list[float]:
+    """Delays spread over the time ``call()`` takes here (this kernel's speed)."""
+    start = time.perf_counter()
+    call()
+    took = time.perf_counter() - start
+    return [took * (i + 0.5) / rounds for i in range(rounds)]
+
+
+def alarm_during(call: Callable[[], Any], delay: float) -> tuple[bool, Any]:
+    """``call()`` with SIGALRM after ``delay`` s: (whether it returned, its result).
+
+    The timer fires once, so at most one Interrupt comes, wherever it lands: a
+    call that returned just before it still counts as interrupted (its result lost).
+    """
+    completed, result = False, None
+    try:
+        signal.setitimer(signal.ITIMER_REAL, delay)
+        result = call()
+        completed = True
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    except Interrupt:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    return completed, result
