@@ -127,7 +127,8 @@ def replay(make: Callable[[], Any], ops: list[Op]) -> list[Any]:
 
 def assert_unlocked(obj: Any) -> None:
     """The object's lock is free (an interrupt never leaves it held)."""
-    lock = getattr(obj, "_lock", None) or getattr(obj, "_hash")._lock
+    served = khash.kernel_hash_of(obj) or obj  # an HMAC's KernelHash, say
+    lock = getattr(served, "_lock", None) or getattr(served, "_hash")._lock
     assert lock.acquire(blocking=False), "the object's lock stayed held"
     lock.release()
 
@@ -141,7 +142,8 @@ def made_by_the_kernel(backend: Any, make: Callable[[], Any]) -> None:
         if backend is None and exc.reason == "missing":
             pytest.skip(f"this kernel lacks it: {exc}")
         raise
-    info = getattr(obj, "backend_info", None)  # software-served objects have none
+    served = khash.kernel_hash_of(obj) or obj
+    info = getattr(served, "backend_info", None)  # software-served objects have none
     assert info is not None and info.backend == "kernel", info
 
 
