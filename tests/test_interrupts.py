@@ -522,6 +522,29 @@ def test_an_interrupted_aead_piece_is_whole_or_not_at_all(backend, name, directi
     sweep.sweep(backend, stride=1 if (name, direction) == ("gcm-composed", "encrypt") else 11)
 
 
+@pytest.mark.parametrize("name", ["gcm-composed", "ccm", "chacha20-poly1305"])
+@pytest.mark.parametrize("direction", ["encrypt", "decrypt"])
+def test_an_interrupted_in_place_aead_piece_leaves_input_or_whole_output(backend, name,
+                                                                         direction):
+    """An undone call puts back the input its keystream overwrote."""
+    ours, ref = AEAD_PIECEWISE[name]
+    made_by_the_kernel(backend, ours)
+    expected = ref()
+    expected.update(AAD)
+    getattr(expected, direction)(P1)
+    transformed = getattr(expected, direction)(P2)
+    end = ("digest",) if direction == "encrypt" else ("hexverify", "00" * 16)
+    sweep = Sweep(ours, ref, [("update", AAD), (direction, P1)], (direction, P2),
+                  [(direction, P3), end])
+    events = count_events(lambda: getattr(sweep.prepared(), direction)(P2, bytearray(P2)),
+                          backend)
+    for k in range(0, events, 5):
+        buf = bytearray(P2)
+        sweep.run(backend, {k}, call=(direction, buf, buf))
+        assert bytes(buf) in (P2, transformed), f"interrupted at event {k}: half written"
+    assert sweep.seen == {"before", "after"}
+
+
 AEAD_ONE_SHOT = {"gcm": gcm(N12), "ccm": ccm(), "chacha20-poly1305": chacha(N12)}
 
 
