@@ -313,24 +313,31 @@ def test_eintr_on_a_hash_send_is_retried(emulated):
     assert h.hexdigest() == hashlib.sha256(data(HOLD + 9) + data(3 * UNIT, 4)).hexdigest()
 
 
+def temporary_file(payload: bytes) -> Any:
+    """An unnamed file holding ``payload`` (a context manager)."""
+    f = tempfile.TemporaryFile()
+    f.write(payload)
+    f.flush()
+    return f
+
+
+def digest_file(f: Any, h: Any) -> None:
+    """``file_digest`` of the whole of ``f`` into the hash object ``h``."""
+    f.seek(0)
+    kcapi_hashlib.file_digest(f, lambda: h)
+
+
 def test_an_interrupted_file_digest_hashed_whole_chunks(backend):
     """Each splice chunk is atomic: the object holds the prefix and whole chunks of the file."""
     payload = data(5 * UNIT + 123, 5)
-    with tempfile.TemporaryFile() as f:
-        f.write(payload)
-        f.flush()
-
-        def digest_file(h: Any) -> None:
-            f.seek(0)
-            kcapi_hashlib.file_digest(f, lambda: h)
-
-        events = count_events(lambda: digest_file(kcapi_hashlib.sha256(b"prefix")), backend)
+    with temporary_file(payload) as f:
+        events = count_events(lambda: digest_file(f, kcapi_hashlib.sha256(b"prefix")), backend)
         seen = set()
         for k in range(events):
             h = kcapi_hashlib.sha256(b"prefix")
             with Injector({k}, fake=backend):
                 try:
-                    digest_file(h)
+                    digest_file(f, h)
                 except KeyboardInterrupt:
                     pass
             h.update(b"!")
@@ -348,21 +355,14 @@ def test_a_signal_handlers_oserror_is_not_taken_for_a_file_that_cannot_be_splice
     payload = data(5 * UNIT + 123, 6)
     previous = signal.signal(signal.SIGUSR1, handler_raising(TimeoutError))
     try:
-        with tempfile.TemporaryFile() as f:
-            f.write(payload)
-            f.flush()
-
-            def digest_file(h: Any) -> None:
-                f.seek(0)
-                kcapi_hashlib.file_digest(f, lambda: h)
-
-            events = count_events(lambda: digest_file(kcapi_hashlib.sha256()), backend)
+        with temporary_file(payload) as f:
+            events = count_events(lambda: digest_file(f, kcapi_hashlib.sha256()), backend)
             for k in range(0, events, 3):
                 h = kcapi_hashlib.sha256()
                 with Injector({k}, lambda: signal.raise_signal(signal.SIGUSR1) or Interrupt(),
                               backend) as injector:
                     try:
-                        digest_file(h)
+                        digest_file(f, h)
                     except TimeoutError:
                         pass
                     else:
