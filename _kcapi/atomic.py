@@ -12,12 +12,14 @@ in one of two ways:
 * **roll back**, where the kernel keeps nothing between requests (skcipher
   requests, one-shot AEAD messages): the new state is computed on a private
   copy and published in one step with no check point for signals inside it;
-  an interrupt before that step leaves the object as it was.
+  an interrupt before that step leaves the object as it was.  A composed
+  AEAD's call keeps its MAC input aside until its end, and an interrupt puts
+  the object's attributes back as they were at its start.
 * **roll forward**, where the kernel accumulates state (a hash's ``MSG_MORE``
-  data, the MAC of a composed AEAD): the work is first recorded on the object
-  in one store (a *pending* job that knows exactly what the kernel already
-  has), and :func:`finish` runs it to its end through interrupts, then
-  re-raises the first.  Should interrupts land in the few instructions between
+  data, the MAC input of a composed AEAD's call once it ended): the work is
+  first recorded on the object in one store (a *pending* job that knows
+  exactly what the kernel already has), and :func:`finish` runs it to its
+  end through interrupts, then re-raises the first.  Should interrupts land in the few instructions between
   two attempts, the job stays pending and the object's next call finishes it
   before anything else.
 
