@@ -6,6 +6,12 @@ as few as the kernel allows), retries it when a signal interrupts it (EINTR)
 and lets any other failure propagate as ``OSError`` with its errno.  Fault
 injection tests replace :data:`kernel` with a subclass; callers must look it
 up as ``_syscalls.kernel`` at call time, never import the name.
+
+EINTR follows PEP 475: the Python signal handlers run, and if one raises, its
+exception propagates with nothing transferred; otherwise the call is retried.
+A handler may also run (and raise) just after a call returned, when its result
+is lost: :meth:`Kernel.send_recorded` is for callers that must know exactly
+what the kernel took whatever happens (see :mod:`.atomic`).
 """
 
 from __future__ import annotations
@@ -13,13 +19,35 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import sys
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from itertools import chain, starmap
+from typing import Any, TypeVar
 
 from . import _libc
 from ._constants import AF_ALG, SOL_ALG
 
 _SOCK_CLOEXEC = getattr(socket, "SOCK_CLOEXEC", 0o2000000)
+
+
+def _get_errno(ffi: Any) -> Callable[[], int]:
+    """cffi's saved ``errno`` as a C function (``ffi.errno`` is a Python property)."""
+    return ffi._backend.get_errno  # type: ignore[no-any-return]
+
+
+def _with_pointers(ffi: Any, views: Sequence[memoryview], use: Callable[[tuple[Any, ...]], T],
+                   pointers: tuple[Any, ...] = ()) -> T:
+    """``use(pointers)``, a cffi pointer into each view, each held by a ``with`` block.
+
+    The block releases the pointer in C code, whatever happens (a signal
+    handler's exception too): a pointer into a memoryview kept alive by the
+    frame of a traceback in a reference cycle would make the garbage collector
+    clear an exported memoryview, which crashes CPython.
+    """
+    if len(pointers) == len(views):
+        return use(pointers)
+    with ffi.from_buffer(views[len(pointers)]) as ptr:
+        return _with_pointers(ffi, views, use, pointers + (ptr,))
 
 
 def _raise_unless_eintr(err: int) -> None:
@@ -90,29 +118,55 @@ class Kernel:
 
     def send_fd(self, fd: int, buffers: Sequence[Buffer], flags: int = 0) -> None:
         """Send every byte of ``buffers`` on descriptor ``fd`` in as few calls as the kernel allows."""
-        ffi, lib = _libc.libc()
         views = [memoryview(b).cast("B") for b in buffers if len(b)]
+        record: list[int] = []
         while views:
-            if len(views) == 1:
-                sent = lib.send(fd, ffi.from_buffer(views[0]), len(views[0]), flags)
-            else:
-                iov = ffi.new("struct iovec[]", len(views))
-                keep = [ffi.from_buffer(v) for v in views]
-                for i, (ptr, v) in enumerate(zip(keep, views)):
-                    iov[i].iov_base = ptr
-                    iov[i].iov_len = len(v)
-                msg = ffi.new("struct msghdr *")
-                msg.msg_iov = iov
-                msg.msg_iovlen = len(views)
-                sent = lib.sendmsg(fd, msg, flags)
+            self.send_recorded(fd, views, flags, record)
+            sent = record[-2]
             if sent < 0:
-                _raise_unless_eintr(ffi.errno)
-                continue
+                continue  # EINTR, and no handler raised
             while views and sent >= len(views[0]):
                 sent -= len(views[0])
                 views.pop(0)
             if views:
                 views[0] = views[0][sent:]
+
+    def send_recorded(self, fd: int, buffers: Sequence[memoryview], flags: int,
+                      record: list[int]) -> None:
+        """One ``send`` (or ``sendmsg``) of ``buffers`` on descriptor ``fd``, its outcome
+        appended to ``record`` as two ints: the result, then ``errno``.
+
+        The system call and the appending run in one C-level loop, with no
+        bytecode in between, so no signal handler can run (and raise) between the
+        kernel taking bytes and their count being recorded: whatever this
+        raises, ``record`` tells exactly what the kernel took.  A result of -1
+        is a failure; with errno EINTR nothing was sent and the call may be
+        repeated (the handlers run as this returns, PEP 475).
+
+        Raises:
+            OSError: the kernel refused the data (recorded first); never for EINTR.
+        """
+        ffi, lib = _libc.libc()
+        views = [v for v in buffers if v.nbytes]
+
+        def send(pointers: tuple[Any, ...]) -> None:
+            if len(views) == 1:
+                call = lib.send
+                args: tuple[Any, ...] = (fd, pointers[0], views[0].nbytes, flags)
+            else:
+                iov = ffi.new("struct iovec[]", len(views))
+                for i, (ptr, v) in enumerate(zip(pointers, views)):
+                    iov[i].iov_base = ptr
+                    iov[i].iov_len = v.nbytes
+                msg = ffi.new("struct msghdr *")
+                msg.msg_iov = iov
+                msg.msg_iovlen = len(views)
+                call, args = lib.sendmsg, (fd, msg, flags)
+            record.extend(chain(starmap(call, (args,)), starmap(_get_errno(ffi), ((),))))
+
+        _with_pointers(ffi, views, send)
+        if record[-2] < 0 and record[-1] != errno.EINTR:
+            raise OSError(record[-1], os.strerror(record[-1]))
 
     # -- the kernel keyring (add_key(2), keyctl(2)) -------------------------
 
@@ -179,6 +233,14 @@ class Kernel:
     def close_fd(self, fd: int) -> None:
         """Close a plain file descriptor (never retried)."""
         os.close(fd)
+
+    def pipe_pending(self, fd: int) -> int:
+        """How many bytes the pipe ``fd`` holds (``ioctl(FIONREAD)``)."""
+        import fcntl
+        import termios
+
+        got = _retry(lambda: fcntl.ioctl(fd, termios.FIONREAD, bytes(4)))
+        return int.from_bytes(got, sys.byteorder)
 
     def set_pipe_size(self, fd: int, size: int) -> int:
         """Grow a pipe's buffer (F_SETPIPE_SZ); returns the size granted."""

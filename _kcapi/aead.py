@@ -70,7 +70,7 @@ def _recv_message(op: socket.socket, out: memoryview) -> None:
     received into a 1-byte buffer, for which the kernel reports 0 bytes.  The
     kernel writes into our pages: no ``fork()`` meanwhile (see :mod:`.forksafe`).
     """
-    with zero_copy_receive:
+    with zero_copy_receive():
         if out.nbytes:
             got = _syscalls.kernel.recv_into(op, out)
         else:
@@ -250,10 +250,15 @@ class CounterStream:
 
     The kernel keeps no partial block between requests, so a call's last
     partial block is sent padded with zeros and the unused keystream it gives
-    is kept here for the next call.  Every request carries the IV of its first
+    is kept for the next call.  Every request carries the IV of its first
     block, computed by ``iv_at(index)``; ``run_at(index)`` bounds how many
     blocks the kernel may count from there before the IV must be recomputed
     (GCM increments only the low 32 bits; the kernel's ``ctr`` all 128).
+
+    The position in the stream -- ``(index of the next block, unused keystream
+    of the last one)`` -- is a value the caller keeps (:data:`START` at first):
+    :meth:`crypt` takes one and returns the next, so that a caller can compute
+    a call privately and publish the new position with the rest of its state.
 
     Args:
         tfm: the keyed skcipher transform (``ctr(aes)``, ``chacha20``, ...).
@@ -263,7 +268,10 @@ class CounterStream:
             (``None``: never).
     """
 
-    __slots__ = ("_engine", "_block", "_iv_at", "_run_at", "_index", "_left")
+    __slots__ = ("_engine", "_block", "_iv_at", "_run_at")
+
+    #: The position at the start of the stream.
+    START: tuple[int, bytes] = (0, b"")
 
     def __init__(self, tfm: Transform, block: int, iv_at: Callable[[int], bytes],
                  run_at: Callable[[int], int] | None = None):
@@ -271,39 +279,36 @@ class CounterStream:
         self._block = block
         self._iv_at = iv_at
         self._run_at = run_at
-        self._index = 0
-        self._left = b""
 
-    def copy(self) -> CounterStream:
-        """An independent stream at the same position (it holds no kernel state)."""
-        other = CounterStream(self._engine.tfm, self._block, self._iv_at, self._run_at)
-        other._index = self._index
-        other._left = self._left
-        return other
-
-    def crypt(self, data: memoryview, out: memoryview) -> None:
-        """XOR the next ``len(data)`` keystream bytes into ``data``, writing ``out``.
+    def crypt(self, position: tuple[int, bytes], data: memoryview,
+              out: memoryview) -> tuple[int, bytes]:
+        """XOR the keystream from ``position`` into ``data``, writing ``out``.
 
         ``out`` may be ``data`` itself (in place).
+
+        Returns:
+            The position after ``data``.
 
         Raises:
             OSError: the kernel failed.
         """
+        index, left = position
         n = data.nbytes
         pos = 0
-        if self._left:
-            pos = min(len(self._left), n)
-            out[:pos] = xor_bytes(data[:pos], self._left)
-            self._left = self._left[pos:]
+        if left:
+            pos = min(len(left), n)
+            out[:pos] = xor_bytes(data[:pos], left)
+            left = left[pos:]
         while pos < n:
             run = n - pos
             if self._run_at is not None:
-                run = min(run, self._run_at(self._index) * self._block)
-            self._crypt_run(data[pos:pos + run], out[pos:pos + run])
+                run = min(run, self._run_at(index) * self._block)
+            index, left = self._crypt_run(index, data[pos:pos + run], out[pos:pos + run])
             pos += run
+        return index, left
 
-    def _crypt_run(self, data: memoryview, out: memoryview) -> None:
-        """Whole blocks from the current counter, then a zero-padded tail block."""
+    def _crypt_run(self, index: int, data: memoryview, out: memoryview) -> tuple[int, bytes]:
+        """Whole blocks from block ``index``, then a zero-padded tail block; the position after."""
         block = self._block
         whole = data.nbytes - data.nbytes % block
         tail = data.nbytes - whole
@@ -313,16 +318,16 @@ class CounterStream:
             padded = bytearray(block)
             padded[:tail] = data[whole:]
             pairs.append((memoryview(padded), memoryview(spare)))
-        index = self._index
+        at = index
 
         def advance(iv: bytes, last_in: bytes, last_out: bytes, nbytes: int) -> bytes:
-            nonlocal index
-            index += nbytes // block
-            return self._iv_at(index)
+            nonlocal at
+            at += nbytes // block
+            return self._iv_at(at)
 
         self._engine.crypt(True, self._iv_at(index), pairs, advance)
         if tail:
             # (data tail || zeros) XOR keystream: the zeros give the unused keystream.
             out[whole:] = spare[:tail]
-            self._left = bytes(spare[tail:])
-        self._index += whole // block + (1 if tail else 0)
+            return index + whole // block + 1, bytes(spare[tail:])
+        return index + whole // block, b""

@@ -14,14 +14,18 @@ fork start method) the hooks below, run by CPython:
 So parent and child continue from the same state with sockets of their own,
 whatever either does next.  ``subprocess`` does not run these hooks (it execs).
 
-Zero-copy receives (:data:`zero_copy_receive`): before Linux 6.5, algif_skcipher
+Zero-copy receives (:func:`zero_copy_receive`): before Linux 6.5, algif_skcipher
 and algif_aead write a request's output straight into the caller's pages, taken
 with ``get_user_pages`` but not pinned.  A ``fork()`` while such a ``recv`` is in
 flight makes those pages copy-on-write; if the parent writes to one of them
 before the kernel does (another thread, another object on the same page), the
 parent gets a fresh copy and the output lands in the child's page: the parent
-reads a wrong result (seen on 6.1).  So the before-fork hook waits until no
-such receive is in flight, and holds new ones back until the fork is done.
+reads a wrong result (seen on 6.1).  So each thread holds a lock of its own
+around such a receive, and the before-fork hook takes every other thread's
+lock: it waits for the receives in flight and holds new ones back until the
+fork is done.  These are C-level re-entrant locks used as context managers, so
+an exception a signal handler raises anywhere cannot leave one held, nor a
+receive registered that is not in flight.
 """
 
 from __future__ import annotations
@@ -47,13 +51,12 @@ _prepared: list[ForkAware] = []
 _hooked = False
 _hook_lock = threading.Lock()
 
-#: The threads (by ident) with a zero-copy receive in flight, one entry per receive.
-#: list.append/remove are atomic under the GIL, so the fast path takes no lock.
-_io_inflight: list[int] = []
-#: Forks under way: they hold new receives back (changed under _io_lock only).
-_io_forking = 0
-_io_lock = threading.Lock()
-_io = threading.Condition(_io_lock)
+#: Each thread's receive lock, by thread ident.  A thread's ``_receive_local``
+#: holds the only strong reference: the entry goes when the thread does.
+_receive_locks: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
+_receive_local = threading.local()
+#: The other threads' receive locks taken by the fork under way.
+_held_for_fork: list[Any] = []
 
 
 def _install() -> None:
@@ -73,39 +76,22 @@ def track(obj: ForkAware) -> None:
     _live.add(obj)
 
 
-class _ZeroCopyReceive:
-    """``with zero_copy_receive:`` around a request whose output the kernel writes
-    into user pages (an skcipher or AEAD ``recv``): no ``fork()`` happens meanwhile.
+def zero_copy_receive() -> Any:
+    """The calling thread's receive lock: ``with zero_copy_receive():`` around a request
+    whose output the kernel writes into user pages (an skcipher or AEAD ``recv``), so
+    that no ``fork()`` happens meanwhile.
 
-    The receive registers first, then looks for a fork under way; the fork
-    announces itself first, then looks for receives in flight (under the GIL one
-    of the two always sees the other).  Never used while holding a hash object's
-    lock (the before-fork hook takes those after waiting here).
+    Re-entrant: a signal handler that encrypts in the middle of a receive takes it
+    again.  A fork from that handler does not wait for its own thread.  Never
+    taken while holding a hash object's lock (the before-fork hook takes those
+    after these).
     """
-
-    __slots__ = ()
-
-    def __enter__(self) -> None:
-        if not _hooked:
-            _install()
-        me = threading.get_ident()
-        _io_inflight.append(me)
-        if _io_forking:  # step back and wait for the fork to be done
-            with _io_lock:
-                _io_inflight.remove(me)
-                _io.notify_all()
-                while _io_forking:
-                    _io.wait()
-                _io_inflight.append(me)
-
-    def __exit__(self, *exc: object) -> None:
-        _io_inflight.remove(threading.get_ident())
-        if _io_forking:  # a fork is waiting for the receives in flight
-            with _io_lock:
-                _io.notify_all()
-
-
-zero_copy_receive = _ZeroCopyReceive()
+    lock = getattr(_receive_local, "lock", None)
+    if lock is None:
+        _install()
+        lock = _receive_local.lock = threading.RLock()
+        _receive_locks[threading.get_ident()] = lock
+    return lock
 
 
 class LockHolder(Protocol):
@@ -138,36 +124,48 @@ def untrack(obj: ForkAware) -> None:
 
 def _before() -> None:
     # Must not raise: an exception here is lost and the fork goes ahead anyway.
-    global _io_forking
     me = threading.get_ident()  # a fork from a signal handler: not waiting for its own
-    with _io_lock:
-        _io_forking += 1
-        while any(ident != me for ident in _io_inflight):
-            _io.wait()
+    _held_for_fork.clear()
+    for ident, lock in list(_receive_locks.items()):
+        if ident != me:
+            _held_for_fork.append(lock)  # listed first: released after, even if never taken
+            _take(lock)
     _prepared.clear()
     for obj in list(_live):
         obj._fork_prepare()
         _prepared.append(obj)
 
 
+def _take(lock: Any) -> None:
+    """Acquire another thread's receive lock, waiting for its receive in flight.
+
+    A signal handler's exception cannot be raised from a fork hook: it is
+    dropped, and the wait goes on (the fork must not happen mid-receive).
+    """
+    while not lock._is_owned():
+        try:
+            lock.acquire()
+        except BaseException:
+            pass
+
+
 def _after_in_parent() -> None:
-    global _io_forking
     prepared = _prepared[:]
     _prepared.clear()
     for obj in prepared:
         obj._fork_parent()
-    with _io_lock:
-        _io_forking -= 1
-        _io.notify_all()
+    while _held_for_fork:
+        lock = _held_for_fork.pop()
+        if lock._is_owned():
+            lock.release()
 
 
 def _after_in_child() -> None:
-    global _io_lock, _io, _io_forking
-    # The other threads are gone: none is receiving, none may hold the condition's lock.
+    # The other threads are gone: their receive locks (taken by this thread) with them.
     me = threading.get_ident()
-    _io_inflight[:] = [ident for ident in _io_inflight if ident == me]
-    _io_lock = threading.Lock()
-    _io, _io_forking = threading.Condition(_io_lock), 0
+    _held_for_fork.clear()
+    for ident in [ident for ident in _receive_locks.keys() if ident != me]:
+        _receive_locks.pop(ident, None)
     prepared = _prepared[:]
     _prepared.clear()
     for obj in prepared:

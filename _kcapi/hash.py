@@ -20,6 +20,16 @@ wrong call (``update(data=...)``, ``digest(1)``), a buffer hashlib refuses and
 setting ``name``/``digest_size``/``block_size`` are handed to a hashlib object
 of the same algorithm (:meth:`KernelHash._reference`), which raises its own
 error; nothing of this object changes.
+
+Interrupts (see :mod:`.atomic`): the data is the held bytes ``_buf``, then the
+kernel's pending state, then ``_job``: an update on its way into the kernel,
+whose every send is recorded with its outcome, so that what the kernel has is
+known at every bytecode boundary.  An update that goes to the kernel is
+recorded as a job in one store and rolled forward from there, through the
+exceptions of signal handlers, before the first of them is re-raised: an
+interrupted ``update()`` has happened whole or not at all.  A job left pending
+(interrupts between two attempts) is finished by the next call; a send the
+kernel refused leaves the object refusing every call.
 """
 
 from __future__ import annotations
@@ -27,6 +37,7 @@ from __future__ import annotations
 import errno
 import hashlib as _hashlib  # at import time: the standard library's, whatever replaces it later
 import hmac as _std_hmac
+import os
 import threading
 from collections.abc import Callable
 from operator import attrgetter
@@ -34,6 +45,7 @@ from typing import Any
 
 from . import _syscalls, forksafe
 from ._constants import MSG_MORE, SPLICE_F_MORE
+from .atomic import finish, is_interrupt
 from .transform import BackendInfo, Transform
 
 try:
@@ -120,6 +132,52 @@ def kernel_hash_of(obj: Any) -> KernelHash | None:
     return inner if isinstance(inner, KernelHash) else None
 
 
+class _Job:
+    """Bytes on their way into a hash's kernel state, with the outcome of every send.
+
+    ``record`` holds two ints per send (result, errno), appended by
+    :meth:`~._syscalls.Kernel.send_recorded` together with the system call:
+    the bytes the kernel took are exactly the sum of the positive results.
+    """
+
+    __slots__ = ("data", "total", "record", "_read")
+
+    def __init__(self, held: bytearray, view: memoryview):
+        self.data = [memoryview(held), view] if held else [view]
+        self.total = len(held) + view.nbytes
+        self.record: list[int] = []
+        self._read = (0, 0, 0)  # entries of record read, bytes they sent, an errno they refused
+
+    def progress(self) -> tuple[int, int]:
+        """``(bytes the kernel took, errno of a send it refused or 0)``."""
+        seen, sent, refused = self._read
+        record = self.record
+        end = len(record)
+        for i in range(seen, end, 2):
+            n = record[i]
+            if n > 0:
+                sent += n
+            elif n < 0 and record[i + 1] != errno.EINTR and not refused:
+                refused = record[i + 1]
+        self._read = (end, sent, refused)
+        return sent, refused
+
+    def rest(self, skip: int, limit: int) -> list[memoryview]:
+        """At most ``limit`` bytes after the first ``skip``, as views."""
+        out: list[memoryview] = []
+        for piece in self.data:
+            if skip >= piece.nbytes:
+                skip -= piece.nbytes
+                continue
+            take = piece[skip:skip + limit]
+            skip = 0
+            out.append(take)
+            limit -= take.nbytes
+            if not limit:
+                break
+        return out
+
+
 class ImmutableType(type):
     """The type of classes that refuse attribute changes, as hashlib's C types do."""
 
@@ -135,8 +193,8 @@ class ImmutableType(type):
 class KernelHash(metaclass=ImmutableType):
     """A hash whose state lives in the kernel; the API of a ``hashlib`` object."""
 
-    __slots__ = ("_tfm", "_op", "_buf", "_lock", "_digest", "_twin", "_failed", "__weakref__",
-                 "_name", "_digest_size", "_block_size")
+    __slots__ = ("_tfm", "_op", "_buf", "_lock", "_digest", "_twin", "_failed", "_job", "_fed",
+                 "__weakref__", "_name", "_digest_size", "_block_size")
 
     #: Read-only, as on hashlib's objects.
     name = read_only("name", "_name")
@@ -159,6 +217,8 @@ class KernelHash(metaclass=ImmutableType):
         self._digest: bytes | None = None
         self._twin: int | None = None  # the state's clone while a fork is under way
         self._failed = False
+        self._job: _Job | None = None  # an update on its way into the kernel
+        self._fed = 0  # bytes in the kernel's state from update() (jobs done)
         self._name = name
         self._digest_size = digest_size
         self._block_size = block_size
@@ -179,7 +239,7 @@ class KernelHash(metaclass=ImmutableType):
             self._reference().update(*(() if data is _MISSING else (data,)), *args, **kwargs)
         view = as_view(data)
         with self._lock:
-            self._check()
+            self._ready()
             self._digest = None
             if self._op is None and len(self._buf) + view.nbytes <= HOLD_LIMIT:
                 self._buf += view
@@ -191,7 +251,7 @@ class KernelHash(metaclass=ImmutableType):
         if args or kwargs:
             self._reference().digest(*args, **kwargs)
         with self._lock:
-            self._check()
+            self._ready()
             if self._digest is None:
                 self._digest = self._final()
             return self._digest
@@ -207,7 +267,7 @@ class KernelHash(metaclass=ImmutableType):
         if args or kwargs:
             self._reference().copy(*args, **kwargs)
         with self._lock:
-            self._check()
+            self._ready()
             other = object.__new__(type(self))
             other._tfm = self._tfm
             other._op = None
@@ -219,6 +279,8 @@ class KernelHash(metaclass=ImmutableType):
             other._digest = self._digest
             other._twin = None
             other._failed = False
+            other._job = None
+            other._fed = self._fed
             other._name = self._name
             other._digest_size = self._digest_size
             other._block_size = self._block_size
@@ -230,6 +292,31 @@ class KernelHash(metaclass=ImmutableType):
     def backend_info(self) -> BackendInfo:
         """Which kernel algorithm and driver serve this object."""
         return self._tfm.info()
+
+    def digest_with(self, extra: memoryview) -> bytes:
+        """The digest of the data so far followed by ``extra``; the object is unchanged.
+
+        ``extra`` goes only to the clone that is finalized (or to a pooled op
+        socket with the held bytes), at the cost of :meth:`digest`: a composed
+        AEAD computes its tag this way while the MAC input of the call under way
+        is not the MAC's yet.
+        """
+        if not extra.nbytes:
+            return self.digest()
+        with self._lock:
+            self._ready()
+            return self._final(extra)
+
+    @property
+    def fed(self) -> int:
+        """How many bytes ``update()`` has taken (spliced files not counted).
+
+        Exact at every bytecode boundary: an update counts from the moment it
+        is recorded (held, or a job) -- the composed AEAD streams use this to
+        tell whether an interrupted update of their MAC happened.
+        """
+        job = self._job
+        return self._fed + len(self._buf) + (job.total if job is not None else 0)
 
     def __repr__(self) -> str:
         return f"<{self._name} kernel HASH object ({self._tfm.name}) @ {hex(id(self))}>"
@@ -293,31 +380,61 @@ class KernelHash(metaclass=ImmutableType):
                 _syscalls.kernel.close_fd(op)  # the child's copy of the parent's socket
         self._lock.release()
 
-    def _send(self, view: memoryview) -> None:
-        """Move held bytes and ``view`` into the kernel state (``MSG_MORE``)."""
-        kernel = _syscalls.kernel
-        if self._op is None:
-            self._op = self._tfm.op_fd()
-            forksafe.track(self)
-        op = self._op
-        try:
-            first = SEND_CHUNK - len(self._buf)
-            kernel.send_fd(op, [self._buf, view[:first]], MSG_MORE)
-            self._buf = bytearray()
-            for start in range(max(first, 0), view.nbytes, SEND_CHUNK):
-                kernel.send_fd(op, [view[start:start + SEND_CHUNK]], MSG_MORE)
-        except BaseException:
-            self._poison()
-            raise
+    def _ready(self) -> None:
+        """Refuse a failed object; finish an update that interrupts left pending."""
+        self._check()
+        if self._job is not None:
+            finish(self._drain)
 
-    def _final(self) -> bytes:
-        """Finalize a clone of the state (or a pooled op for held data only)."""
+    def _send(self, view: memoryview) -> None:
+        """Move held bytes and ``view`` into the kernel state (``MSG_MORE``).
+
+        From the store of the job on, the update happens: :func:`.atomic.finish`
+        rolls it forward through interrupts (re-raising the first once done).
+        """
+        if self._op is None:
+            forksafe.track(self)  # first: a fork must never share a socket with pending state
+            self._op = self._tfm.op_fd()  # out of descriptors: the object is unchanged
+        self._job, self._buf = _Job(self._buf, view), bytearray()
+        finish(self._drain)
+
+    def _drain(self) -> bool:
+        """Send what the pending job has left, one recorded send at a time; True when done.
+
+        Raises:
+            OSError: the kernel refused a send (the object is then unusable).
+        """
+        job = self._job
+        if job is None:
+            return True
+        kernel = _syscalls.kernel
+        while True:
+            sent, refused = job.progress()
+            if refused:
+                self._poison()
+                raise OSError(refused, os.strerror(refused))
+            rest = job.rest(sent, SEND_CHUNK)
+            if not rest:
+                break
+            assert self._op is not None
+            try:
+                kernel.send_recorded(self._op, rest, MSG_MORE, job.record)
+            except OSError:
+                if job.progress()[1]:
+                    self._poison()
+                raise
+        self._job, self._fed = None, self._fed + job.total
+        return True
+
+    def _final(self, extra: memoryview = memoryview(b"")) -> bytes:
+        """Finalize a clone of the state (or a pooled op for held data only), fed
+        the held bytes and ``extra`` last."""
         kernel = _syscalls.kernel
         tfm = self._tfm
         op = tfm.op_fd() if self._op is None else tfm.clone_fd(self._op)
         try:
-            if self._buf:
-                kernel.send_fd(op, [self._buf], 0)
+            if self._buf or extra.nbytes:
+                kernel.send_fd(op, [self._buf, extra], 0)
             # A read finalizes pending state (an empty message on a fresh socket).
             out = kernel.read_fd(op, self._digest_size)
             if len(out) != self._digest_size:
@@ -331,12 +448,13 @@ class KernelHash(metaclass=ImmutableType):
 
     def _poison(self) -> None:
         """After a failed send the kernel state is unknown: no later call may use it."""
+        self._failed = True  # first: from here on every call refuses
+        self._job = None
         op, self._op = self._op, None
         if op is not None:
             self._tfm.discard_fd(op)
             forksafe.untrack(self)
         self._buf = bytearray()
-        self._failed = True
 
     def _check(self) -> None:
         if self._failed:
@@ -350,10 +468,17 @@ class KernelHash(metaclass=ImmutableType):
         Returns the offset reached and whether that is the end of the file
         (``False`` when splicing stopped early: the caller reads the rest).
 
+        Each chunk is atomic, as each ``update()`` of ``hashlib.file_digest``'s
+        loop is: an interrupt before its bytes leave the pipe drops them (the
+        object has hashed the chunks before), one after that is rolled forward
+        (the pipe is drained into the kernel first; what is left in it is asked
+        of the pipe when a splice's result was lost).
+
         Raises:
             OSError: the file could not be spliced before any byte moved (the
                 object is unchanged), or the kernel failed mid-way (the object
                 is then unusable, see :meth:`_poison`).
+            BaseException: whatever a signal handler raised (see :mod:`.atomic`).
         """
         kernel = _syscalls.kernel
         start = offset
@@ -361,36 +486,54 @@ class KernelHash(metaclass=ImmutableType):
         try:
             try:
                 kernel.set_pipe_size(write_end, SPLICE_CHUNK)
-            except OSError:
-                pass
+            except OSError as exc:
+                if is_interrupt(exc):
+                    raise
             while True:
                 try:
                     moved = kernel.splice(fd, write_end, SPLICE_CHUNK, offset)
-                except OSError:
-                    if offset == start:
+                except OSError as exc:
+                    if offset == start or is_interrupt(exc):
                         raise
                     return offset, False
                 if moved == 0:
                     return offset, True
                 with self._lock:
-                    self._check()
+                    self._ready()
                     self._digest = None
-                    try:
-                        if self._op is None:
-                            self._op = self._tfm.op_fd()
-                            forksafe.track(self)
-                        if self._buf:
-                            self._send(memoryview(b""))
-                        op = self._op
-                        left = moved
-                        while left:
-                            left -= kernel.splice(read_end, op, left, None, SPLICE_F_MORE)
-                    except BaseException:
-                        self._poison()
-                        raise
+                    if self._op is None:
+                        forksafe.track(self)
+                        self._op = self._tfm.op_fd()
+                    if self._buf:
+                        self._send(memoryview(b""))  # the held bytes go first
+                    left: list[int | None] = [moved]  # in the pipe; None: ask the pipe
+                    finish(lambda: self._splice_pipe(read_end, left))
                 offset += moved
                 if progress is not None:
                     progress(moved)
         finally:
-            kernel.close_fd(read_end)
-            kernel.close_fd(write_end)
+            try:
+                kernel.close_fd(read_end)
+            finally:
+                kernel.close_fd(write_end)
+
+    def _splice_pipe(self, pipe: int, left: list[int | None]) -> bool:
+        """Splice the pipe's bytes into the kernel state (a step of :func:`.atomic.finish`).
+
+        ``left[0]`` is the count still in the pipe; ``None`` while a splice is in
+        flight, so that after an interruption the pipe itself is asked.
+        """
+        self._check()
+        kernel = _syscalls.kernel
+        if left[0] is None:
+            left[0] = kernel.pipe_pending(pipe)
+        while left[0]:
+            count, left[0] = left[0], None
+            assert self._op is not None
+            try:
+                left[0] = count - kernel.splice(pipe, self._op, count, None, SPLICE_F_MORE)
+            except BaseException as exc:
+                if not is_interrupt(exc):
+                    self._poison()  # the kernel's state is unknown now
+                raise
+        return True

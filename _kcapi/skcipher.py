@@ -18,12 +18,15 @@ socket holds no state between requests.  A request is sent whole, without
 MSG_MORE, so the kernel processes all of it whatever the driver's chunk size.
 
 An op socket is taken from the transform's pool for one call and returned
-clean (all output read) at its end; after any failure it is closed instead,
-and the object is marked :attr:`KernelSkcipher.failed`.  Nothing is held
-across calls, so a child process after ``fork()`` simply takes op sockets of
-its own from its pool, and an object costs no descriptor while idle.  The
-kernel writes the output straight into our pages, so no ``fork()`` may happen
-while a request is in flight (:data:`_kcapi.forksafe.zero_copy_receive`).
+clean (all output read) at its end; after any exception it is closed instead.
+The kernel failing marks the object :attr:`KernelSkcipher.failed`; an
+exception raised by a signal handler (:func:`.atomic.is_interrupt`) does not:
+the kernel keeps nothing between requests, so the caller, which publishes the
+new IV only once a call is complete, stays in its state before the call.
+Nothing is held across calls, so a child process after ``fork()`` simply takes
+op sockets of its own from its pool, and an object costs no descriptor while
+idle.  The kernel writes the output straight into our pages, so no ``fork()``
+may happen while a request is in flight (:func:`_kcapi.forksafe.zero_copy_receive`).
 """
 
 from __future__ import annotations
@@ -33,8 +36,9 @@ import socket
 import struct
 from collections.abc import Callable, Iterator, Sequence
 
-from . import _syscalls
+from . import _libc, _syscalls
 from ._constants import ALG_OP_DECRYPT, ALG_OP_ENCRYPT, ALG_SET_IV, ALG_SET_OP, SOL_ALG
+from .atomic import is_interrupt
 from .forksafe import zero_copy_receive
 from .transform import BackendInfo, Transform
 
@@ -77,6 +81,27 @@ def no_iv(iv: bytes, last_in: bytes, last_out: bytes, nbytes: int) -> bytes:
     return iv
 
 
+#: Exporters whose memory is their own (no two such objects share any).
+_PRIVATE = (bytes, bytearray)
+
+
+def overlap(a: memoryview, b: memoryview) -> bool:
+    """Whether two (C-contiguous) views share memory."""
+    if not a.nbytes or not b.nbytes:
+        return False
+    if a.obj is not b.obj and type(a.obj) in _PRIVATE and type(b.obj) in _PRIVATE:
+        return False  # two distinct bytes/bytearray objects: the common case, decided at once
+    start_a, start_b = _address(a), _address(b)
+    return start_a < start_b + b.nbytes and start_b < start_a + a.nbytes
+
+
+def _address(view: memoryview) -> int:
+    """Where ``view``'s bytes are (the cffi pointer is released at once, see _syscalls)."""
+    ffi, _ = _libc.libc()
+    with ffi.from_buffer(view) as pointer:
+        return int(ffi.cast("uintptr_t", pointer))
+
+
 def _requests(pairs: Sequence[Pair], limit: int) -> Iterator[list[Pair]]:
     """Cut ``pairs`` into lists of pieces holding at most ``limit`` bytes each."""
     request: list[Pair] = []
@@ -107,8 +132,8 @@ class KernelSkcipher:
         ivsize: the IV length the algorithm takes (0 for ECB).
         chains: whether the kernel itself would carry the IV from one request
             to the next (a short read is then resumable; see :meth:`crypt`).
-        failed: set when a kernel call failed after data was sent: the caller's
-            stream position is then unknown and the object must not be used.
+        failed: set when a kernel call failed (not when a signal handler's
+            exception interrupted it): the object must not be used any more.
     """
 
     __slots__ = ("tfm", "block", "ivsize", "chains", "failed")
@@ -141,6 +166,8 @@ class KernelSkcipher:
         Raises:
             OSError: the kernel failed; if that happened after data was sent,
                 :attr:`failed` is set and the op socket is closed, not pooled.
+            BaseException: what a signal handler raised; the op socket is
+                closed, and the outputs hold part of the result.
         """
         if not any(src.nbytes for src, _ in pairs):
             return iv
@@ -153,12 +180,19 @@ class KernelSkcipher:
                 total = self._one(op, encrypt, iv, request)
                 last_dst = request[-1][1]
                 iv = advance(iv, last_in, bytes(last_dst[last_dst.nbytes - self.block:]), total)
-        except BaseException:
-            self.failed = True
-            self.tfm.discard(op)
+        except BaseException as exc:
+            self._fail(op, exc)
             raise
         self.tfm.release(op)
         return iv
+
+    def _fail(self, op: socket.socket, exc: BaseException) -> None:
+        """After ``exc`` in a call: close its op socket (a request may be half done), and
+        mark the object failed unless ``exc`` came from a signal handler.  (Were this
+        interrupted in turn, the socket would close when it is garbage.)"""
+        if not is_interrupt(exc):
+            self.failed = True
+        self.tfm.discard(op)
 
     def crypt_unit(self, encrypt: bool, iv: bytes, src: memoryview, dst: memoryview) -> None:
         """Transform ``src`` into ``dst`` as ONE kernel request (an XTS data unit).
@@ -176,9 +210,8 @@ class KernelSkcipher:
         op = self.tfm.op()
         try:
             self._one(op, encrypt, iv, [(src, dst)])
-        except BaseException:
-            self.failed = True
-            self.tfm.discard(op)
+        except BaseException as exc:
+            self._fail(op, exc)
             raise
         self.tfm.release(op)
 
@@ -197,7 +230,7 @@ class KernelSkcipher:
             control.append((SOL_ALG, ALG_SET_IV, struct.pack("I", len(iv)) + iv))
         sources = [src for src, _ in request]
         total = sum(src.nbytes for src in sources)
-        with zero_copy_receive:  # no fork() while the kernel writes into our pages
+        with zero_copy_receive():  # no fork() while the kernel writes into our pages
             sent = kernel.sendmsg(op, sources, control, 0)
             if sent != total:
                 raise OSError(errno.EIO, f"the kernel took {sent} of the {total} bytes of a "

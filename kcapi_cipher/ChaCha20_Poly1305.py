@@ -32,7 +32,7 @@ from _kcapi.names import CHACHA20_POLY1305, XCHACHA20_POLY1305, AeadNames
 from _kcapi.transform import BackendInfo, Transform
 
 from . import _reference as ref
-from ._aead import (DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, KernelAead, MAC_CHECK_FAILED,
+from ._aead import (DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, Engine, KernelAead, MAC_CHECK_FAILED,
                     composed_info, fallback, is_buffer, keyring_kernel, locked, random_nonce)
 from ._buffers import c_view, crypt_views, long_bytes, plain
 
@@ -54,33 +54,19 @@ _KEYRING_ONE_SHOT = ("with a keyring key only the kernel's rfc7539(chacha20,poly
 _AAD, _MESSAGE, _DONE = 1, 2, 3
 
 
-class _ChaChaEngine:
+class _ChaChaEngine(Engine):
     """ChaCha20-Poly1305 composed in the kernel: ``chacha20``/``xchacha20`` + ``poly1305``."""
 
     def __init__(self, cipher: Transform, poly: Transform, iv_at: Callable[[int], bytes]):
         self._cipher_tfm = cipher
         self._poly_tfm = poly
         one_time_key = keystream(cipher, iv_at(0), 64)[:32]  # block 0 keys Poly1305
-        self._mac = KernelHash(poly, "poly1305", 16, 16)
-        self._mac.update(one_time_key)  # the kernel's poly1305 reads its key from the data
-        self._stream = CounterStream(cipher, 64, lambda i: iv_at(i + 1))
-
-    def mac(self, view: memoryview) -> None:
-        self._mac.update(view)
-
-    def crypt(self, view: memoryview, out: memoryview) -> None:
-        self._stream.crypt(view, out)
+        mac = KernelHash(poly, "poly1305", 16, 16)
+        mac.update(one_time_key)  # the kernel's poly1305 reads its key from the data
+        self._init_engine(mac, CounterStream(cipher, 64, lambda i: iv_at(i + 1)))
 
     def finish(self) -> bytes:
-        return self._mac.digest()
-
-    def copy(self) -> _ChaChaEngine:
-        other = object.__new__(_ChaChaEngine)
-        other._cipher_tfm = self._cipher_tfm
-        other._poly_tfm = self._poly_tfm
-        other._mac = self._mac.copy()
-        other._stream = self._stream.copy()
-        return other
+        return self._mac_digest()
 
     def info(self) -> BackendInfo:
         return composed_info(self._cipher_tfm.name, self._poly_tfm.name)

@@ -28,6 +28,19 @@ kernel AEAD fails with EBADMSG before anything is returned, and the composed
 path decrypts into a private buffer, which is wiped on failure (an ``output=``
 buffer is zeroed).  After a failed one-shot the ciphertext is kept, and a
 later ``verify()`` asks the kernel again with the new tag.
+
+Every public call is atomic under signals (see :mod:`_kcapi.atomic`), as
+PyCryptodome's C calls are: within a call the engine changes nothing in the
+kernel -- its MAC input is kept aside in a journal, its keystream position is
+the call's own, a tag is computed from the MAC's state and the journal without
+changing either -- while the bookkeeping changes the object's attributes.  At
+the end of the call one store commits it (the journal and the new position,
+run into the engine by :func:`_kcapi.atomic.finish` through interrupts).  A
+signal handler's exception before that store puts the attributes back as they
+were at the start of the call (and an in-place input the keystream overwrote),
+so the object is in its state before or after the call, never between.  An
+ordinary exception commits what the call did, since PyCryptodome's state after
+an exception is part of what the bookkeeping mirrors.
 """
 
 from __future__ import annotations
@@ -37,13 +50,17 @@ import functools
 import threading
 from collections.abc import Callable
 from hmac import compare_digest
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import Crypto
 
 from _kcapi import _syscalls, aead, forksafe, policy, transform
+from _kcapi.aead import CounterStream
+from _kcapi.atomic import finish, is_interrupt
 from _kcapi.errors import KernelUnavailableError, keyring_needs_kernel
+from _kcapi.hash import KernelHash
 from _kcapi.keyring import KeyringKey
+from _kcapi.skcipher import overlap
 from _kcapi.transform import BackendInfo, Transform
 
 from ._buffers import c_view
@@ -139,16 +156,40 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def locked(method: F) -> F:
-    """Run an AEAD object's public method under the object's lock (re-entrant).
+    """Run an AEAD object's public method under the object's lock, as one atomic call.
 
     Concurrent calls on one object are serialised, as for hashlib objects: each
-    piece of a message is encrypted and authenticated whole, in one order.
+    piece of a message is encrypted and authenticated whole, in one order.  The
+    call is committed at its end, or undone by a signal handler's exception
+    (see the module's documentation); a call made from inside another
+    (``encrypt_and_digest`` calling ``digest``) is part of it.
     """
     @functools.wraps(method)
     def run(self: KernelAead, *args: Any, **kwargs: Any) -> Any:
-        with self._lock:
+        if self._lock._is_owned():  # inside another call on this object, in this thread
             return method(self, *args, **kwargs)
+        with self._lock:
+            self._settle()  # what interrupts left to commit or undo (normally nothing)
+            self._txn = (_UNDO, self._state(), [])
+            try:
+                result = method(self, *args, **kwargs)
+            except BaseException as exc:
+                if is_interrupt(exc):
+                    self._settle()  # undo
+                else:
+                    self._commit()
+                raise
+            self._commit()
+            return result
     return run  # type: ignore[return-value]
+
+
+#: The kinds of :attr:`KernelAead._txn`: a call under way (undone by an interrupt), or
+#: a call done whose journal and position are on their way into the engine.
+_UNDO, _COMMIT = "undo", "commit"
+#: What undoing a call never puts back: the lock (replaced in a forked child), a
+#: refusal (a kernel failure, a fork that caught a call half done), the call's record.
+_NOT_UNDONE = frozenset({"_lock", "_failed", "_txn"})
 
 
 def min_bytes(value: int) -> int:
@@ -172,23 +213,83 @@ def zero(output: Any) -> None:
     view[:] = bytes(view.nbytes)
 
 
-class Engine(Protocol):
-    """A composed AEAD in the kernel: a keystream and a MAC over what the bookkeeping feeds."""
+class Engine:
+    """A composed AEAD in the kernel: a keystream and a MAC over what the bookkeeping feeds.
 
-    def mac(self, view: memoryview) -> None:
-        """Feed the MAC."""
+    The kernel state changes only by :meth:`apply`, between calls: within a
+    call the MAC input is copied into :attr:`_journal` and the keystream runs
+    from the call's own position :attr:`_call_pos`, so that an interrupted call
+    is undone by :meth:`discard`.  Subclasses set :attr:`_mac` and
+    :attr:`_stream` (by :meth:`_init_engine`) and implement :meth:`finish`
+    (from :meth:`_mac_digest`) and :meth:`info`.
+    """
+
+    _mac: KernelHash
+    _stream: CounterStream
+    _pos: tuple[int, bytes]  # the keystream's position, as committed
+    _call_pos: tuple[int, bytes]  # the position within the call under way
+    _journal: bytearray  # the MAC input of the call under way
+
+    def _init_engine(self, mac: KernelHash, stream: CounterStream) -> None:
+        self._mac = mac
+        self._stream = stream
+        self._pos = self._call_pos = CounterStream.START
+        self._journal = bytearray()
+
+    def mac(self, view: bytes | memoryview) -> None:
+        """Feed the MAC (a private copy: the caller's buffer may change before the commit)."""
+        self._journal += view
 
     def crypt(self, view: memoryview, out: memoryview) -> None:
         """XOR the next keystream bytes into ``view``, writing ``out``."""
+        self._call_pos = self._stream.crypt(self._call_pos, view, out)
+
+    def _mac_digest(self) -> bytes:
+        """The MAC of everything fed, this call's journal included (nothing is committed)."""
+        with memoryview(self._journal) as journal:
+            return self._mac.digest_with(journal)
 
     def finish(self) -> bytes:
         """The whole tag (before truncation) of everything fed so far."""
-
-    def copy(self) -> Engine:
-        """An independent engine in the same state."""
+        raise NotImplementedError
 
     def info(self) -> BackendInfo:
         """The kernel algorithms serving it."""
+        raise NotImplementedError
+
+    def copy(self) -> Engine:
+        """An independent engine in the same (committed) state: the MAC's state cloned."""
+        other = object.__new__(type(self))
+        other.__dict__.update(self.__dict__)
+        other._mac = self._mac.copy()
+        other._call_pos = self._pos
+        other._journal = bytearray()
+        return other
+
+    def staged(self) -> tuple[int, bytearray, tuple[int, bytes]] | None:
+        """What the call under way changed (``None``: nothing), for :meth:`apply`:
+        the MAC's byte count before it, the journal, the position after it."""
+        if not self._journal and self._call_pos == self._pos:
+            return None
+        return self._mac.fed, self._journal, self._call_pos
+
+    def apply(self, staged: tuple[int, bytearray, tuple[int, bytes]]) -> None:
+        """Run what :meth:`staged` returned into the kernel state; repeatable at any point.
+
+        Whether the MAC took the journal is told by its byte count (an update
+        happens whole or not at all), so nothing is fed twice.
+        """
+        fed, journal, pos = staged
+        now = self._mac.fed
+        if now == fed:
+            self._mac.update(journal)
+        elif now != fed + len(journal):
+            raise OSError(errno.EIO, "the MAC of a composed AEAD lost count of its input")
+        self._pos, self._call_pos, self._journal = pos, pos, bytearray()
+
+    def discard(self) -> None:
+        """Forget what the call under way did (nothing of it reached the kernel state)."""
+        self._call_pos, self._journal = self._pos, bytearray()
 
 
 class KernelAead(Uncopyable):
@@ -211,6 +312,9 @@ class KernelAead(Uncopyable):
     _one: tuple[Transform, bytes] | None | bool
     _held: bytes | None
     _failed: bool
+    #: The call under way: (_UNDO, the attributes at its start, in-place inputs
+    #: overwritten as (view, bytes)), or a call done: (_COMMIT, engine, staged).
+    _txn: tuple[str, Any, Any] | None
 
     def _init_aead(self, key: bytes | KeyringKey, mac_len: Any) -> None:
         self._key = key
@@ -223,6 +327,7 @@ class KernelAead(Uncopyable):
         self._one = False  # not looked up yet
         self._held = None
         self._failed = False
+        self._txn = None
         forksafe.watch_lock(self)
 
     def _lost_in_fork(self) -> None:
@@ -266,17 +371,62 @@ class KernelAead(Uncopyable):
     def __copy__(self) -> Any:
         """An independent object in the same state (the kernel state cloned)."""
         with self._lock:
+            self._settle()
             self._check_usable()
             other = object.__new__(type(self))
-            other.__dict__.update(self.__dict__)
-            for name, value in vars(other).items():  # the mutable state: CCM's AAD list, ...
-                if isinstance(value, (list, bytearray)):
-                    setattr(other, name, type(value)(value))
+            other.__dict__.update(self._state())
+            other._failed = False
+            other._txn = None
             other._lock = threading.RLock()
             if self._engine is not None:
                 other._engine = self._guarded(self._engine.copy)
             forksafe.watch_lock(other)
             return other
+
+    # -- atomic calls (see the module's documentation) ----------------------------------
+
+    def _state(self) -> dict[str, Any]:
+        """The attributes a call may change, its mutable ones copied (CCM's AAD list, the
+        buffered MAC input)."""
+        return {name: type(value)(value) if isinstance(value, (list, bytearray)) else value
+                for name, value in self.__dict__.items() if name not in _NOT_UNDONE}
+
+    def _commit(self) -> None:
+        """Commit the call under way: from the store of :attr:`_txn` on, it happened."""
+        engine = self._engine
+        staged = engine.staged() if engine is not None else None
+        self._txn = None if staged is None else (_COMMIT, engine, staged)
+        self._settle()
+
+    def _settle(self) -> None:
+        """Finish what :attr:`_txn` records: undo a call, or run a committed one into its
+        engine through interrupts (re-raising the first, see :func:`_kcapi.atomic.finish`)."""
+        txn = self._txn
+        if txn is None:
+            return
+        if txn[0] == _COMMIT:
+            finish(self._apply)
+            return
+        _, state, overwritten = txn
+        self.__dict__.update(state)
+        for name in [name for name in self.__dict__ if name not in state
+                     and name not in _NOT_UNDONE]:
+            del self.__dict__[name]  # set by the call for the first time
+        if self._engine is not None:
+            self._engine.discard()
+        for view, saved in overwritten:
+            view[:] = saved
+        self._txn = None
+
+    def _apply(self) -> bool:
+        """A step of :func:`_kcapi.atomic.finish`: run the committed call into its engine."""
+        txn = self._txn
+        if txn is not None:
+            _, engine, staged = txn
+            if not self._failed:
+                self._guarded(engine.apply, staged)
+            self._txn = None
+        return True
 
     # -- the kernel side ----------------------------------------------------------------
 
@@ -315,21 +465,25 @@ class KernelAead(Uncopyable):
             try:
                 engine = self._make_engine()
                 if self._pending:
-                    engine.mac(memoryview(self._pending))
-            except BaseException:
-                self._failed = True
+                    with memoryview(self._pending) as pending:  # released whatever happens
+                        engine.mac(pending)
+            except BaseException as exc:
+                if not is_interrupt(exc):  # an interrupt: the call is undone
+                    self._failed = True
                 raise
             self._pending = bytearray()
             self._engine = engine
         return engine
 
     def _guarded(self, call: Any, *args: Any) -> Any:
-        """Run a kernel operation; after a failure the object's state is unknown."""
+        """Run a kernel operation; after a kernel failure the object's state is unknown.
+        (A signal handler's exception changes nothing here: the call is undone.)"""
         try:
             return call(*args)
-        except BaseException:
-            self._failed = True
-            self._engine = None  # never used again: its op sockets close now, not at del
+        except BaseException as exc:
+            if not is_interrupt(exc):
+                self._failed = True
+                self._engine = None  # never used again: its op sockets close now, not at del
             raise
 
     def _keystream(self, src: memoryview, dst: memoryview | None) -> bytes | None:
@@ -338,6 +492,9 @@ class KernelAead(Uncopyable):
             return None if dst is not None else b""
         engine = self._engine_now()
         if dst is not None:
+            txn = self._txn
+            if txn is not None and txn[0] == _UNDO and overlap(src, dst):
+                txn[2].append((dst, src.tobytes()))  # an undone call puts the input back
             self._guarded(engine.crypt, src, dst)
             return None
         return fill_bytes(src.nbytes, lambda out: self._guarded(engine.crypt, src, out))

@@ -9,18 +9,29 @@ whole blocks: a partial block at the end of a call is sent padded with
 zeros, and the keystream bytes that padding produced are kept in user space
 for the next call, so that ``c.encrypt(a) + c.encrypt(b) == c.encrypt(a + b)``
 for every split.
+
+A call is atomic, as PyCryptodome's are, even when a signal handler raises in
+the middle of it (Ctrl-C): :meth:`KernelCipher._transform` runs the mode on a
+private copy of the object and publishes the copy's stream position in one
+step at the end (see :mod:`_kcapi.atomic`).  The kernel keeps nothing between
+requests, so an interrupted call leaves the object in its state before the
+call; output that shares memory with the input is computed aside and copied
+after that step, so that an interrupted in-place call leaves the input intact.
 """
 
 from __future__ import annotations
 
 import errno
 import threading
+from functools import cache
+from itertools import repeat
 from typing import Any
 
 import Crypto
 
 from _kcapi import forksafe
-from _kcapi.skcipher import Advance, KernelSkcipher, Pair
+from _kcapi.atomic import is_interrupt
+from _kcapi.skcipher import Advance, KernelSkcipher, Pair, overlap
 from _kcapi.transform import BackendInfo
 
 from ._copying import Uncopyable
@@ -68,9 +79,9 @@ class KernelCipher(Uncopyable):
     #: Whether a wrong ``output=`` length is reported with the output's length on
     #: decrypt(), as PyCryptodome's ECB, CBC, CFB and OFB objects do.
     _DECRYPT_REPORTS_OUTPUT = True
-    #: Attributes holding the stream position, put back when a call fails before
-    #: the kernel saw its data (e.g. no descriptor for an op socket): the call
-    #: then changed nothing.  Their values must be immutable.
+    #: Every attribute :meth:`_process` changes (the stream position), with
+    #: immutable values: a call works on a private copy of the object and
+    #: publishes these at its end, in one step (:meth:`_transform`).
     _STATE: tuple[str, ...] = ()
 
     _engine: KernelSkcipher
@@ -108,6 +119,8 @@ class KernelCipher(Uncopyable):
             OSError: the kernel failed after data was sent (the object is then
                 unusable, and ``output`` is zeroed: no partial result is released);
                 failing before that (e.g. EMFILE), the call changed nothing.
+            BaseException: what a signal handler raised: the call changed
+                nothing (``output`` as above, an in-place input intact).
         """
         if ENCRYPT not in self._next:
             raise TypeError(self._CANNOT_ENCRYPT)
@@ -132,6 +145,8 @@ class KernelCipher(Uncopyable):
             OSError: the kernel failed after data was sent (the object is then
                 unusable, and ``output`` is zeroed: no partial result is released);
                 failing before that (e.g. EMFILE), the call changed nothing.
+            BaseException: what a signal handler raised: the call changed
+                nothing (``output`` as above, an in-place input intact).
         """
         if DECRYPT not in self._next:
             raise TypeError(self._CANNOT_DECRYPT)
@@ -157,10 +172,9 @@ class KernelCipher(Uncopyable):
         """
         with self._lock:
             other = object.__new__(type(self))
-            for cls in type(self).__mro__:
-                for name in getattr(cls, "__slots__", ()):
-                    if name not in ("__weakref__", "_lock", "_engine") and hasattr(self, name):
-                        setattr(other, name, getattr(self, name))
+            for name in _slot_names(type(self)):
+                if name not in ("_lock", "_engine") and hasattr(self, name):
+                    setattr(other, name, getattr(self, name))
             engine = self._engine
             other._engine = KernelSkcipher(engine.tfm, engine.block, engine.ivsize, engine.chains)
             other._engine.failed = engine.failed
@@ -196,13 +210,7 @@ class KernelCipher(Uncopyable):
         with self._lock:
             self._check_usable(src.nbytes)
             if src.nbytes:
-                try:
-                    self._transform(src, dst, encrypt)
-                except BaseException:
-                    if self._engine.failed:
-                        # Part of the output may be written: release none of it.
-                        dst[:] = bytes(dst.nbytes)
-                    raise
+                self._transform(src, dst, encrypt)
         return None
 
     def _check_usable(self, size: int) -> None:
@@ -213,16 +221,37 @@ class KernelCipher(Uncopyable):
                           "state in an earlier error and cannot be used")
 
     def _transform(self, src: memoryview, dst: memoryview, encrypt: bool) -> None:
-        """:meth:`_process` (under the lock); failing before the kernel saw the data,
-        the stream position is put back: the call changed nothing."""
-        saved = [getattr(self, name) for name in self._STATE]
+        """:meth:`_process` (under the lock) on a private copy of the object, whose
+        :attr:`_STATE` is published when it is done: an interrupt or a kernel
+        failure before that leaves the object as it was, and ``dst`` zeroed (no
+        partial result is released).  The mode's own errors after whole blocks
+        (CBC, ECB) keep what was done, as PyCryptodome does.  An output sharing
+        memory with the input is computed aside and copied after publishing: an
+        interrupted in-place call leaves the input intact."""
+        shadow = self._shadow()
+        out = dst
+        if overlap(src, dst):
+            out = memoryview(bytearray(dst))  # what an error leaves unwritten keeps its value
         try:
-            self._process(src, dst, encrypt)
-        except BaseException:
-            if not self._engine.failed:
-                for name, value in zip(self._STATE, saved):
-                    setattr(self, name, value)
+            shadow._process(src, out, encrypt)
+        except BaseException as exc:
+            if isinstance(exc, ValueError) and not (self._engine.failed or is_interrupt(exc)):
+                _publish(self, self._STATE, shadow)
+                if out is not dst:
+                    dst[:] = out
+            elif out is dst:
+                dst[:] = bytes(dst.nbytes)
             raise
+        _publish(self, self._STATE, shadow)
+        if out is not dst:
+            dst[:] = out
+
+    def _shadow(self) -> KernelCipher:
+        """A private copy of this object for one call: the same engine, lock and settings."""
+        shadow = object.__new__(type(self))
+        names = _slot_names(type(self))
+        any(map(setattr, repeat(shadow), names, map(getattr, repeat(self), names, repeat(None))))
+        return shadow
 
     def _check_length(self, size: int) -> None:
         """Raise PyCryptodome's error for a length the mode refuses (default: none)."""
@@ -230,6 +259,28 @@ class KernelCipher(Uncopyable):
     def _process(self, src: memoryview, dst: memoryview, encrypt: bool) -> None:
         """Transform ``src`` into ``dst`` (same length, maybe the same memory)."""
         raise NotImplementedError
+
+
+@cache
+def _slot_names(cls: type) -> tuple[str, ...]:
+    """Every slot of ``cls`` and its bases (``__weakref__`` aside)."""
+    names: list[str] = []
+    for klass in cls.__mro__:
+        slots = klass.__dict__.get("__slots__", ())
+        for name in (slots,) if isinstance(slots, str) else slots:
+            if name not in ("__weakref__", "__dict__") and name not in names:
+                names.append(name)
+    return tuple(names)
+
+
+def _publish(target: Any, names: tuple[str, ...], source: Any) -> None:
+    """Copy attributes ``names`` from ``source`` to ``target`` in one C-level loop.
+
+    ``map`` and ``any`` call ``getattr``/``setattr`` with no bytecode in between,
+    so a signal handler can run only before the first store or after the last:
+    the object moves from one state to the other in one step.
+    """
+    any(map(setattr, repeat(target), names, map(getattr, repeat(source), names)))
 
 
 class StreamMode(KernelCipher):

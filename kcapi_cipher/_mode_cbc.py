@@ -35,6 +35,7 @@ class CbcMode(KernelCipher):
     __slots__ = ("iv", "IV", "_chain")
 
     _KIND = "cbc"
+    _STATE = ("_chain",)
 
     def __init__(self, engine: KernelSkcipher, block_size: int, iv: bytes):
         self._init_base(engine, block_size)

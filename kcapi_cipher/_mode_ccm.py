@@ -38,7 +38,7 @@ from _kcapi.keyring import KeyringKey
 from _kcapi.names import ccm_names
 from _kcapi.transform import BackendInfo, Transform
 
-from ._aead import (ALL, DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, KernelAead, MAC_CHECK_FAILED,
+from ._aead import (ALL, DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, Engine, KernelAead, MAC_CHECK_FAILED,
                     MessageTooLongError, check_aes_key, composed_info, fallback, keyring_kernel,
                     locked, random_nonce)
 from ._buffers import c_view, crypt_views, long_bytes, plain, writable
@@ -50,7 +50,7 @@ __all__ = ["CcmMode", "create"]
 _NOT_STARTED, _AAD, _MESSAGE = 0, 1, 2
 
 
-class _CcmEngine:
+class _CcmEngine(Engine):
     """CCM composed in the kernel: ``ctr(aes)`` keystream + keyed ``cbcmac(aes)``."""
 
     def __init__(self, ctr: Transform, mac: Transform, nonce: bytes):
@@ -59,27 +59,12 @@ class _CcmEngine:
         self._ctr_tfm = ctr
         self._mac_tfm = mac
         self._s0 = keystream(ctr, prefix + bytes(q), 16)
-        self._mac = KernelHash(mac, "cbcmac", 16, 16)
-        self._stream = CounterStream(ctr, 16, lambda i: prefix + (i + 1).to_bytes(q, "big"))
-
-    def mac(self, view: memoryview) -> None:
-        self._mac.update(view)
-
-    def crypt(self, view: memoryview, out: memoryview) -> None:
-        self._stream.crypt(view, out)
+        self._init_engine(KernelHash(mac, "cbcmac", 16, 16),
+                          CounterStream(ctr, 16, lambda i: prefix + (i + 1).to_bytes(q, "big")))
 
     def finish(self) -> bytes:
         """``T XOR S_0``, T the CBC-MAC of everything fed (whole blocks)."""
-        return xor_bytes(self._mac.digest(), self._s0)
-
-    def copy(self) -> _CcmEngine:
-        other = object.__new__(_CcmEngine)
-        other._ctr_tfm = self._ctr_tfm
-        other._mac_tfm = self._mac_tfm
-        other._s0 = self._s0
-        other._mac = self._mac.copy()
-        other._stream = self._stream.copy()
-        return other
+        return xor_bytes(self._mac_digest(), self._s0)
 
     def info(self) -> BackendInfo:
         return composed_info(self._ctr_tfm.name, self._mac_tfm.name)

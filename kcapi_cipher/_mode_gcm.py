@@ -38,7 +38,7 @@ from _kcapi.names import AEAD_CIPHERS, gcm_names
 from _kcapi.transform import BackendInfo, Transform
 
 from . import _reference as ref
-from ._aead import (ALL, DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, KernelAead, MAC_CHECK_FAILED,
+from ._aead import (ALL, DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, Engine, KernelAead, MAC_CHECK_FAILED,
                     MessageTooLongError, check_aes_key, composed_info, fallback, is_buffer,
                     keyring_kernel, locked, random_nonce)
 from ._buffers import c_view, crypt_views, long_bytes, plain
@@ -60,7 +60,7 @@ _KEYRING_ONE_SHOT = ("with a keyring key only the kernel's gcm(aes) serves GCM: 
                      "key that lets its holder forge tags")
 
 
-class _GcmEngine:
+class _GcmEngine(Engine):
     """GCM composed in the kernel: the GCTR keystream on ``ctr(aes)`` and a keyed ``ghash``."""
 
     def __init__(self, ctr: Transform, ghash_name: str, nonce: bytes):
@@ -75,26 +75,11 @@ class _GcmEngine:
             j0 = g.digest()
         self._ctr_tfm = ctr
         self._j0 = j0
-        self._mac = KernelHash(ghash_tfm, "ghash", 16, 16)
-        self._stream = gctr_stream(ctr, j0)
-
-    def mac(self, view: memoryview) -> None:
-        self._mac.update(view)
-
-    def crypt(self, view: memoryview, out: memoryview) -> None:
-        self._stream.crypt(view, out)
+        self._init_engine(KernelHash(ghash_tfm, "ghash", 16, 16), gctr_stream(ctr, j0))
 
     def finish(self) -> bytes:
         """``E_K(J0) XOR GHASH(everything fed)``."""
-        return xor_bytes(self._mac.digest(), keystream(self._ctr_tfm, self._j0, 16))
-
-    def copy(self) -> _GcmEngine:
-        other = object.__new__(_GcmEngine)
-        other._ctr_tfm = self._ctr_tfm
-        other._j0 = self._j0
-        other._mac = self._mac.copy()
-        other._stream = self._stream.copy()
-        return other
+        return xor_bytes(self._mac_digest(), keystream(self._ctr_tfm, self._j0, 16))
 
     def info(self) -> BackendInfo:
         return composed_info(self._ctr_tfm.name, "ghash")

@@ -49,6 +49,7 @@ class XtsMode(KernelCipher):
     __slots__ = ("iv", "IV", "_tweak")
 
     _KIND = "xts"
+    _STATE = ("_tweak",)
 
     def __init__(self, engine: KernelSkcipher, tweak: bytes):
         self._init_base(engine, 16)

@@ -17,6 +17,7 @@ import stat
 from collections.abc import Callable
 from typing import Any
 
+from _kcapi.atomic import is_interrupt
 from _kcapi.hash import KernelHash
 
 _BUFFERED = (io.BufferedReader, io.BufferedRandom)
@@ -55,12 +56,14 @@ def splice_file(fileobj: Any, digestobj: KernelHash,
         if type(fileobj) is io.BufferedRandom:
             fileobj.flush()  # written bytes still buffered: reading would write them first
         start = fileobj.tell()
-    except (OSError, AttributeError, ValueError):
+    except (OSError, AttributeError, ValueError) as exc:
+        if is_interrupt(exc):  # a signal handler's TimeoutError, say: not an answer
+            raise
         return False
     try:
         end, complete = digestobj._splice_file(fd, start, progress)
-    except OSError:
-        if digestobj._failed:
+    except OSError as exc:
+        if digestobj._failed or is_interrupt(exc):
             raise
         return False  # nothing moved (e.g. a file system without splice): read it instead
     fileobj.seek(end)
