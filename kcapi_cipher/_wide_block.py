@@ -96,6 +96,7 @@ class WideBlockMode(KernelCipher):
     """
 
     __slots__ = ("iv", "IV", "_tweak", "_label", "_name")
+    _STATE = ("_tweak",)  # published when a call is done (see KernelCipher._transform)
 
     def __init__(self, engine: KernelSkcipher | SoftwareEngine, tweak: bytes, label: str,
                  name: str):
