@@ -219,3 +219,17 @@ def test_cmac_matches_pycryptodome(key_size, size, seed, cuts, mac_len, copy_at,
         twin.update(rest)
         ref_twin.update(rest)
         assert twin.digest() == ref_twin.digest()
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"msg": b"m"}, {"mac_len": 8}, {"cipher_params": {}}])
+def test_cmac_without_a_cipher_module_is_pycryptodomes_type_error(kwargs):
+    """PyCryptodome has no default cipher for CMAC: neither has kcapi, under any policy."""
+    def outcome(new):
+        try:
+            new(b"k" * 16, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - the type and text are compared
+            return type(exc), str(exc)
+        return None
+
+    ours = outcome(CMAC.new)
+    assert ours is not None and ours == outcome(RefCMAC.new)

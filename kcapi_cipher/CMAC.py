@@ -223,7 +223,7 @@ def new(key: Any, msg: Any = None, ciphermod: ModuleType | None = None,
         key: the cipher key (16, 24 or 32 bytes for AES; 16 or 24 for TDES), or
             a :class:`~_kcapi.keyring.KeyringKey` holding it (kernel only).
         msg: the first chunk of the message (optional).
-        ciphermod: the block cipher module; AES when omitted.
+        ciphermod: the block cipher module (required, as in PyCryptodome).
         cipher_params: parameters for the cipher (PyCryptodome's).
         mac_len: the tag length, 4 up to the block size (default: the block size).
         update_after_digest: allow update() after digest().
@@ -240,7 +240,8 @@ def new(key: Any, msg: Any = None, ciphermod: ModuleType | None = None,
         ValueError: the kernel refused a keyring key (its type or size).
     """
     if ciphermod is None:
-        from . import AES as ciphermod  # the kcapi extension: AES by default
+        # PyCryptodome's own TypeError ("ciphermod must be specified (try AES)").
+        return ref.CMAC.new(key, msg, None, cipher_params, mac_len, update_after_digest)
     params = {} if cipher_params is None else dict(cipher_params)
     if mac_len is None:
         mac_len = ciphermod.block_size

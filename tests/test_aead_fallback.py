@@ -22,7 +22,7 @@ from Crypto.Hash import CMAC as RefCMAC
 
 import kcapi_cipher
 from _kcapi import policy
-from kcapi_cipher import CMAC, ChaCha20_Poly1305, KernelUnavailableError, Random
+from kcapi_cipher import AES, CMAC, ChaCha20_Poly1305, KernelUnavailableError, Random
 from kcapi_cipher._aead import KernelAead
 
 from .aead_support import MODE_CCM, MODE_GCM, aes_new
@@ -101,7 +101,7 @@ def test_kernel_policy_refuses(fake_kernel, name, step, err, reason):
     lambda: aes_new(KEY, MODE_CCM, nonce=b"n" * 6),
     lambda: aes_new(KEY, MODE_CCM, mac_len=5),
     lambda: ChaCha20_Poly1305.new(key=KEY, nonce=b"n" * 12),
-    lambda: CMAC.new(KEY, mac_len=2),
+    lambda: CMAC.new(KEY, ciphermod=AES, mac_len=2),
 ], ids=["gcm-key", "gcm-nonce", "ccm-nonce", "ccm-mac_len", "chacha-key", "cmac-mac_len"])
 def test_bad_arguments_get_pycryptodome_errors_before_routing(fake_kernel, make):
     fake_kernel("socket")

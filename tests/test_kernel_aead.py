@@ -28,7 +28,7 @@ from _kcapi._constants import ALG_SET_AEAD_ASSOCLEN, ALG_SET_KEY, SOL_ALG
 from _kcapi.aead import CounterStream
 from _kcapi.errors import KernelUnavailableError
 from _kcapi.hash import HOLD_LIMIT
-from kcapi_cipher import CMAC, ChaCha20_Poly1305, Random
+from kcapi_cipher import AES, CMAC, ChaCha20_Poly1305, Random
 from kcapi_cipher import _results
 from kcapi_cipher._aead import KernelAead
 from kcapi_cipher._mode_gcm import gctr_stream
@@ -117,7 +117,7 @@ def gcm_ref(key, nonce, aad, pt, mac_len=16):
     (lambda: ChaCha20_Poly1305.new(key=KEY32, nonce=N12), "rfc7539(chacha20,poly1305)"),
     (lambda: ChaCha20_Poly1305.new(key=KEY32, nonce=N12[:8]), "rfc7539(chacha20,poly1305)"),
     (lambda: ChaCha20_Poly1305.new(key=KEY32, nonce=b"x" * 24), "xchacha20+poly1305"),
-    (lambda: CMAC.new(KEY, b"m"), "cmac(aes)"),
+    (lambda: CMAC.new(KEY, b"m", AES), "cmac(aes)"),
     (lambda: Random.new(), "stdrng"),
 ], ids=["gcm", "gcm-tag7", "gcm-nonce16", "ccm", "chacha12", "chacha8", "xchacha", "cmac", "rng"])
 def test_objects_are_served_by_the_kernel(make, algorithm):
@@ -357,7 +357,7 @@ def test_many_objects_leave_no_descriptor_behind():
         cp = ChaCha20_Poly1305.new(key=KEY32, nonce=N12)
         cp.encrypt(pt)
         cp.digest()
-        mac = CMAC.new(KEY, pt * 400)
+        mac = CMAC.new(KEY, pt * 400, AES)
         mac.copy().digest()
         Random.get_random_bytes(200)
 
@@ -391,7 +391,7 @@ def test_a_stream_holds_one_descriptor_until_its_tag():
 
 def test_cmac_copy_clones_the_kernel_state():
     data = os.urandom(HOLD_LIMIT * 2)
-    mac = CMAC.new(KEY, data)
+    mac = CMAC.new(KEY, data, AES)
     gc.collect()  # earlier tests' garbage must not close descriptors mid-measurement
     before = fds_in_use()
     twin = mac.copy()
@@ -543,7 +543,7 @@ def test_without_algif_aead_everything_is_composed_in_the_kernel(refuse):
      "ChaCha20Poly1305Cipher"),
     (("skcipher", "xchacha20"), lambda: ChaCha20_Poly1305.new(key=KEY32, nonce=b"x" * 24),
      "ChaCha20Poly1305Cipher"),
-    (("hash", "cmac(aes)"), lambda: CMAC.new(KEY, b"m"), "CMAC"),
+    (("hash", "cmac(aes)"), lambda: CMAC.new(KEY, b"m", AES), "CMAC"),
     (("rng", "stdrng"), lambda: Random.new(), "_UrandomRNG"),
 ], ids=["gcm-ghash", "ccm-ctr", "ccm-cbcmac", "chacha-poly1305", "xchacha", "cmac", "rng"])
 def test_a_missing_algorithm_is_refused_or_served_by_software(refuse, refused, make, ref_type):

@@ -220,7 +220,7 @@ def test_a_logon_key_which_user_space_can_never_read(with_keyring, in_keyring):
     (CCM_PARTS, lambda key: AES.new(key, AES.MODE_CCM, nonce=N12[:11])),
     ((("aead", "rfc7539(chacha20,poly1305)"),),
      lambda key: ChaCha20_Poly1305.new(key=key, nonce=N12)),
-    ((("hash", "cmac(aes)"),), lambda key: CMAC.new(key)),
+    ((("hash", "cmac(aes)"),), lambda key: CMAC.new(key, ciphermod=AES)),
 ], ids=["cbc", "xts", "chacha20", "gcm", "ccm", "chacha20-poly1305", "cmac"])
 def test_a_key_of_the_wrong_size_is_the_kernels_value_error(with_keyring, in_keyring,
                                                             algorithms, make):
@@ -236,7 +236,7 @@ def test_a_key_of_the_wrong_size_is_the_kernels_value_error(with_keyring, in_key
 @pytest.mark.parametrize("algorithm,make", [
     (("skcipher", "ctr(aes)"), lambda key: AES.new(key, AES.MODE_CTR, nonce=IV[:8])),
     (("aead", "gcm(aes)"), lambda key: AES.new(key, AES.MODE_GCM, nonce=N12)),
-    (("hash", "cmac(aes)"), lambda key: CMAC.new(key)),
+    (("hash", "cmac(aes)"), lambda key: CMAC.new(key, ciphermod=AES)),
 ], ids=["ctr", "gcm", "cmac"])
 def test_a_key_without_search_permission_or_revoked(with_keyring, in_keyring, algorithm, make):
     needs(algorithm)
@@ -368,7 +368,7 @@ def test_cmac_matches_pycryptodome(with_keyring, in_keyring, key_size):
         ours.update(piece)
         ref.update(piece)
         assert ours.copy().digest() == ref.copy().digest()
-    assert CMAC.new(key, b"m", mac_len=8).digest() == \
+    assert CMAC.new(key, b"m", AES, mac_len=8).digest() == \
         RefCMAC.new(raw, b"m", ciphermod=RefAES, mac_len=8).digest()
 
 
@@ -399,7 +399,7 @@ NEEDS_NEWER = {
     "gcm": lambda key: AES.new(key, AES.MODE_GCM, nonce=N12),
     "ccm": lambda key: AES.new(key, AES.MODE_CCM, nonce=N12[:11]),
     "chacha20-poly1305": lambda key: ChaCha20_Poly1305.new(key=key, nonce=N12),
-    "cmac": lambda key: CMAC.new(key),
+    "cmac": lambda key: CMAC.new(key, ciphermod=AES),
     "cmac-des3": lambda key: CMAC.new(key, ciphermod=DES3),
 }
 

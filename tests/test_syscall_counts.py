@@ -91,7 +91,7 @@ PATTERNS = {
         "data = b'x' * 1024",
         "ChaCha20_Poly1305.new(key=KEY * 2, nonce=IV[:12]).encrypt_and_digest(data)", 2),
     "CMAC of 1 KiB, key used before": (
-        "data = b'x' * 1024", "CMAC.new(KEY, data).digest()", 2),
+        "data = b'x' * 1024", "CMAC.new(KEY, data, AES).digest()", 2),
     # One recv from a pooled op socket of the seeded DRBG (at most 128 bytes per recv).
     "Random.get_random_bytes(32)": ("", "get_random_bytes(32)", 1),
 }
@@ -129,7 +129,7 @@ WARM_UP = [
     "AES.new(KEY, AES.MODE_GCM, nonce=IV[:12]).encrypt_and_digest(b'w')",
     "AES.new(KEY, AES.MODE_CCM, nonce=IV[:11]).encrypt_and_digest(b'w')",
     "ChaCha20_Poly1305.new(key=KEY * 2, nonce=IV[:12]).encrypt_and_digest(b'w')",
-    "CMAC.new(KEY, b'w').digest()",
+    "CMAC.new(KEY, b'w', AES).digest()",
     "get_random_bytes(32)",
 ]
 
