@@ -36,26 +36,14 @@ def _restore_policy():
     policy.set_backend(before)
 
 
-#: Parts of composed AEAD paths that Linux 7.2 removed as algorithms (library code since).
-_PARTS_SOME_KERNELS_LACK = ("ghash", "poly1305")
-
-
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
-    """A test stopped by the kernel lacking ``ghash``/``poly1305`` outright skips, naming it.
-
-    Under the ``kernel`` policy on Linux 7.2+, GCM and ChaCha20-Poly1305 serve whole
-    messages only (the one-shot AEAD); what needs the composed path raises
-    ``KernelUnavailableError`` with reason ``missing`` for that part.  This is a
-    probe of the kernel, by the library: the only refusal turned into a skip.
-    """
-    from _kcapi import policy
-    from _kcapi.errors import MISSING, KernelUnavailableError
+    """A test stopped by the kernel lacking ``ghash``/``poly1305`` outright skips, naming it
+    (``tests.support.skip_if_part_missing``: Linux 7.2+ under the ``kernel`` policy)."""
+    from tests.support import skip_if_part_missing
 
     try:
         return (yield)
-    except KernelUnavailableError as exc:
-        if (exc.reason == MISSING and exc.algorithm in _PARTS_SOME_KERNELS_LACK
-                and policy.get_backend() == policy.KERNEL):
-            pytest.skip(f"this kernel lacks hash '{exc.algorithm}' (composed AEAD path): {exc}")
+    except Exception as exc:
+        skip_if_part_missing(exc)
         raise

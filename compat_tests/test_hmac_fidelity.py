@@ -25,7 +25,7 @@ import pytest
 
 import kcapi_hashlib
 from kcapi_hashlib import KernelUnavailableError, hmac
-from tests.support import require_kernel_alg
+from tests.support import optional_kernel_alg, require_kernel_alg
 
 POLICIES = ["auto", "kernel", "software"]
 
@@ -409,7 +409,7 @@ def test_software_objects_are_the_standard_librarys_own(policy):
 def test_kernel_serves_what_it_has(name, policy):
     from _kcapi.names import HASHES, hmac_kernel_name
 
-    require_kernel_alg("hash", hmac_kernel_name(HASHES[name]))
+    optional_kernel_alg("hash", hmac_kernel_name(HASHES[name]))  # Linux 7.x: no hmac(blake2b-*)
     kcapi_hashlib.set_backend(policy)
     spellings = [(name, name), (name.upper(), name.upper()),
                  (getattr(kcapi_hashlib, name), getattr(hashlib, name)),

@@ -79,6 +79,45 @@ def optional_kernel_alg(kind: str, name: str) -> None:
     pytest.skip(f"this kernel lacks {kind} '{name}': {why}")
 
 
+#: Parts of composed AEAD paths that Linux 7.2 removed as algorithms (library code since).
+PARTS_SOME_KERNELS_LACK = ("ghash", "poly1305")
+
+
+def skip_if_part_missing(exc: BaseException) -> None:
+    """Skip the test, naming it, when ``exc`` says the kernel lacks ``ghash``/``poly1305``.
+
+    Under the ``kernel`` policy on Linux 7.2+, GCM and ChaCha20-Poly1305 serve whole
+    messages only (the one-shot AEAD); what needs the composed path raises
+    ``KernelUnavailableError`` with reason ``missing`` for that part: a feature
+    this kernel lacks outright, found by the library's own probe.  Test helpers that
+    record exceptions as outcomes call this; conftest.py does for the rest.
+    """
+    from _kcapi import policy
+
+    if (isinstance(exc, KernelUnavailableError) and exc.reason == "missing"
+            and exc.algorithm in PARTS_SOME_KERNELS_LACK and policy.get_backend() == policy.KERNEL):
+        pytest.skip(f"this kernel lacks hash '{exc.algorithm}' (composed AEAD path): {exc}")
+
+
+def composed_part_missing(part: str) -> KernelUnavailableError | None:
+    """Under the ``kernel`` policy, why the kernel lacks ``part`` (``ghash``, ``poly1305``) of
+    the composed AEAD path outright (Linux 7.2+); ``None`` where it has it, or software serves."""
+    from _kcapi import policy
+
+    why = kernel_refusal("hash", part)
+    if why is not None and why.reason == "missing" and policy.get_backend() == policy.KERNEL:
+        return why
+    return None
+
+
+def needs_composed_part(part: str) -> None:
+    """For a test of the composed AEAD path (pieces, messages past one request): skip,
+    naming it, where :func:`composed_part_missing` says the kernel lacks ``part``."""
+    why = composed_part_missing(part)
+    if why is not None:
+        pytest.skip(f"this kernel lacks hash '{part}' (composed AEAD path): {why}")
+
+
 class FdCount(int):
     """A descriptor count that shows what each descriptor is when an assertion fails."""
 

@@ -35,7 +35,7 @@ from kcapi_cipher import AES, CMAC, DES3, ChaCha20, ChaCha20_Poly1305, KeyringKe
 from kcapi_cipher._mode_cbc import CbcMode
 
 from .cipher_support import keyring_ciphers
-from .support import fds_in_use, require_kernel_alg
+from .support import composed_part_missing, fds_in_use, needs_composed_part, require_kernel_alg
 
 pytestmark = pytest.mark.kernel
 
@@ -160,6 +160,8 @@ def test_a_shared_aead_object_keeps_keystream_and_tag_in_step(construction):
     """Concurrent piecewise encrypt() calls of zeros: the pieces tile the reference
     ciphertext and the tag is the reference tag, so each piece was encrypted and
     authenticated whole, in one order."""
+    if construction != "ccm":
+        needs_composed_part("ghash" if construction == "gcm" else "poly1305")
     rngs = [random.Random(n) for n in range(8)]
     sizes = {n: [rngs[n].choice((8, 16, 100, 5000)) for _ in range(30)] for n in range(8)}
     total = sum(sum(s) for s in sizes.values())
@@ -241,11 +243,15 @@ def _mixed_round(rng: random.Random, key16: bytes, key32: bytes, kept: _Kept) ->
     elif pick == 7:
         ours = ChaCha20_Poly1305.new(key=key32, nonce=N12)
         ref = RefChaChaPoly.new(key=key32, nonce=N12)
-        half = len(data) // 2  # piecewise: the composed path
-        assert ours.encrypt(data[:half]) + ours.encrypt(data[half:]) == ref.encrypt(data)
-        assert ours.digest() == ref.digest()
+        if composed_part_missing("poly1305"):  # Linux 7.2+: whole messages only
+            assert ours.encrypt_and_digest(data) == ref.encrypt_and_digest(data)
+        else:
+            half = len(data) // 2  # piecewise: the composed path
+            assert ours.encrypt(data[:half]) + ours.encrypt(data[half:]) == ref.encrypt(data)
+            assert ours.digest() == ref.digest()
     elif pick == 8:
-        assert CMAC.new(key16, data).digest() == RefCMAC.new(key16, data, ciphermod=RefAES).digest()
+        assert CMAC.new(key16, data, AES).digest() == \
+            RefCMAC.new(key16, data, ciphermod=RefAES).digest()
     else:
         got = Random.get_random_bytes(len(data) % 300)
         assert len(got) == len(data) % 300
@@ -471,9 +477,12 @@ def test_a_fork_inside_another_threads_call_leaves_no_hanging_object():
     """A fork that catches another thread inside a call on an object: in the child that
     object's lock would never be released and its state is half-done.  It refuses every
     call there with an error (no hang); the parent's object and the child's others work."""
-    busy = {"cbc": AES.new(KEY, AES.MODE_CBC, IV), "ctr": AES.new(KEY, AES.MODE_CTR, nonce=IV[:8]),
-            "gcm": AES.new(KEY, AES.MODE_GCM, nonce=N12),
-            "poly": ChaCha20_Poly1305.new(key=KEY32, nonce=N12)}
+    busy = {"cbc": AES.new(KEY, AES.MODE_CBC, IV), "ctr": AES.new(KEY, AES.MODE_CTR, nonce=IV[:8])}
+    # GCM and ChaCha20-Poly1305 in pieces, where the kernel has their composed path's parts.
+    if not composed_part_missing("ghash"):
+        busy["gcm"] = AES.new(KEY, AES.MODE_GCM, nonce=N12)
+    if not composed_part_missing("poly1305"):
+        busy["poly"] = ChaCha20_Poly1305.new(key=KEY32, nonce=N12)
     idle = AES.new(KEY, AES.MODE_CBC, IV)
     inside, leave = threading.Event(), threading.Event()
 
@@ -765,6 +774,7 @@ def test_a_fault_in_the_one_shot_aead_releases_no_plaintext(faults, fault):
                                    {"sendmsg": {2: ("errno", errno.EPIPE)}}],
                          ids=["recv-ENOMEM", "send-EPIPE"])
 def test_a_fault_in_a_composed_aead_stream(faults, fault):
+    needs_composed_part("ghash")
     big = os.urandom(3 * MAX_REQUEST)  # past the one-shot limit: composed (ctr(aes) + ghash)
     ct, tag = RefAES.new(KEY, AES.MODE_GCM, nonce=N12).encrypt_and_digest(big)
     opener = AES.new(KEY, AES.MODE_GCM, nonce=N12)
