@@ -128,7 +128,7 @@ def cipher_round(rng: random.Random, data: bytes) -> int:
         opened.update(iv)
         assert opened.decrypt_and_verify(ct, tag) == data
     elif pick == 6:  # CMAC, streaming, with a copy
-        ours, ref = CMAC.new(k16, head), RefCMAC.new(k16, head, ciphermod=RefAES)
+        ours, ref = CMAC.new(k16, head, AES), RefCMAC.new(k16, head, ciphermod=RefAES)
         assert ours.copy().digest() == ref.copy().digest()
         ours.update(tail)
         ref.update(tail)
