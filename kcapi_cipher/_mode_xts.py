@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from _kcapi.keyring import KeyringKey
 from _kcapi.names import skcipher_name
 from _kcapi.skcipher import KernelSkcipher, request_limit
 
@@ -71,6 +70,15 @@ class XtsMode(KernelCipher):
         self._tweak = (self._tweak + 1) % (1 << 128)
 
 
+def _check_key(raw: bytes) -> None:
+    """PyCryptodome-style errors for an AES-XTS key's bytes (two different AES keys)."""
+    if len(raw) not in KEY_SIZES:
+        raise ValueError("Incorrect AES-XTS key length (%d bytes): it is two AES keys, "
+                         "32, 48 or 64 bytes" % len(raw))
+    if raw[:len(raw) // 2] == raw[len(raw) // 2:]:
+        raise ValueError("The two halves of an AES-XTS key must differ")
+
+
 def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> XtsMode:
     """Create an AES-XTS object, as ``AES.new(key, AES.MODE_XTS, tweak)``.
 
@@ -91,34 +99,7 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> XtsMode:
     """
     if algorithm != "aes":
         raise ValueError("XTS mode needs a 128-bit block cipher (AES)")
-    if len(args) > 1:
-        raise TypeError("Too many arguments for this mode")
-    params = dict(kwargs)
-    if args:
-        params["IV"] = args[0]
-    first, second = params.pop("IV", None), params.pop("iv", None)
-    if first is not None and second is not None:
-        raise TypeError("You must either use 'iv' or 'IV', not both")
-    given = first if first is not None else second
-    if params:
-        raise TypeError("Unknown parameters for XTS: %s" % str(params))
-    raw: bytes | KeyringKey | None = key if isinstance(key, KeyringKey) else \
-        _params.buffer_bytes(key)
-    if raw is None:
-        raise TypeError("Object type %s cannot be passed to C code" % type(key))
-    if isinstance(raw, bytes):
-        if len(raw) not in KEY_SIZES:
-            raise ValueError("Incorrect AES-XTS key length (%d bytes): it is two AES keys, "
-                             "32, 48 or 64 bytes" % len(raw))
-        if raw[:len(raw) // 2] == raw[len(raw) // 2:]:
-            raise ValueError("The two halves of an AES-XTS key must differ")
-    if given is None:
-        raise TypeError("XTS mode needs the tweak of the first data unit (iv=, 16 bytes)")
-    tweak = _params.buffer_bytes(given)
-    if tweak is None:
-        raise TypeError("Object type %s cannot be passed to C code" % type(given))
-    if len(tweak) != _TWEAK:
-        raise ValueError("Incorrect tweak length (it must be %d bytes long)" % _TWEAK)
+    raw, tweak, _ = _params.tweak_mode_args("XTS", key, args, kwargs, _TWEAK, _check_key)
     name = skcipher_name("xts", algorithm)
     tfm = _routing.kernel_transform(name, raw)
     if tfm is None:

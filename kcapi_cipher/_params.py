@@ -12,6 +12,7 @@ a subset of what PyCryptodome accepts, and resolve it identically.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -297,3 +298,44 @@ def kernel_key(algorithm: str, key: bytes) -> bytes:
     if algorithm == "des3" and len(key) == 16:
         return key + key[:8]
     return key
+
+
+def tweak_mode_args(label: str, key: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
+                    tweak_size: int, check_key: Callable[[bytes], None],
+                    extra: tuple[str, ...] = ()) -> tuple[bytes | KeyringKey, bytes, dict[str, Any]]:
+    """Check ``new(key, mode, *args, **kwargs)`` of a tweakable mode (XTS, HCTR2, Adiantum).
+
+    In this order: at most one positional argument (the tweak), ``iv`` or ``IV``
+    (not both), no unknown keyword, a buffer key (``check_key`` raises the mode's
+    ``ValueError`` for its bytes; a :class:`~_kcapi.keyring.KeyringKey`'s size is
+    the kernel's to check), then a tweak of ``tweak_size`` bytes.
+
+    Returns:
+        ``(key, tweak, the keyword arguments of ``extra`` given)``.
+    """
+    if len(args) > 1:
+        raise TypeError("Too many arguments for this mode")
+    params = dict(kwargs)
+    if args:
+        params["IV"] = args[0]
+    first, second = params.pop("IV", None), params.pop("iv", None)
+    if first is not None and second is not None:
+        raise TypeError("You must either use 'iv' or 'IV', not both")
+    given = first if first is not None else second
+    options = {name: params.pop(name) for name in extra if name in params}
+    if params:
+        raise TypeError("Unknown parameters for %s: %s" % (label, str(params)))
+    raw: bytes | KeyringKey | None = key if isinstance(key, KeyringKey) else buffer_bytes(key)
+    if raw is None:
+        raise TypeError("Object type %s cannot be passed to C code" % type(key))
+    if isinstance(raw, bytes):
+        check_key(raw)
+    if given is None:
+        raise TypeError(f"{label} mode needs the tweak of the first data unit "
+                        f"(iv=, {tweak_size} bytes)")
+    tweak = buffer_bytes(given)
+    if tweak is None:
+        raise TypeError("Object type %s cannot be passed to C code" % type(given))
+    if len(tweak) != tweak_size:
+        raise ValueError("Incorrect tweak length (it must be %d bytes long)" % tweak_size)
+    return raw, tweak, options

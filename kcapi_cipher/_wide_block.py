@@ -167,30 +167,8 @@ def parse(label: str, key: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
         TypeError: a missing tweak, unknown or too many arguments, a non-buffer.
         ValueError: a key or tweak of the wrong length.
     """
-    if len(args) > 1:
-        raise TypeError("Too many arguments for this mode")
-    params = dict(kwargs)
-    if args:
-        params["IV"] = args[0]
-    first, second = params.pop("IV", None), params.pop("iv", None)
-    if first is not None and second is not None:
-        raise TypeError("You must either use 'iv' or 'IV', not both")
-    given = first if first is not None else second
-    options = {name: params.pop(name) for name in extra if name in params}
-    if params:
-        raise TypeError("Unknown parameters for %s: %s" % (label, str(params)))
-    raw: bytes | KeyringKey | None = key if isinstance(key, KeyringKey) else \
-        _params.buffer_bytes(key)
-    if raw is None:
-        raise TypeError("Object type %s cannot be passed to C code" % type(key))
-    if isinstance(raw, bytes) and len(raw) not in key_sizes:
-        raise ValueError(key_error % len(raw))
-    if given is None:
-        raise TypeError(f"{label} mode needs the tweak of the first data unit "
-                        f"(iv=, {TWEAK_SIZE} bytes)")
-    tweak = _params.buffer_bytes(given)
-    if tweak is None:
-        raise TypeError("Object type %s cannot be passed to C code" % type(given))
-    if len(tweak) != TWEAK_SIZE:
-        raise ValueError("Incorrect tweak length (it must be %d bytes long)" % TWEAK_SIZE)
-    return raw, tweak, options
+    def check_key(raw: bytes) -> None:
+        if len(raw) not in key_sizes:
+            raise ValueError(key_error % len(raw))
+
+    return _params.tweak_mode_args(label, key, args, kwargs, TWEAK_SIZE, check_key, extra)
