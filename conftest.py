@@ -38,12 +38,13 @@ def _restore_policy():
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
-    """A test stopped by the kernel lacking ``ghash``/``poly1305`` outright skips, naming it
-    (``tests.support.skip_if_part_missing``: Linux 7.2+ under the ``kernel`` policy)."""
-    from tests.support import skip_if_part_missing
+    """A test stopped by a refusal this run expects skips, naming it
+    (``tests.support.skip_if_refusal_expected``: ghash/poly1305 gone on Linux 7.2+
+    under the ``kernel`` policy; af_alg_restrict's allow-list outside the kernel runs)."""
+    from tests.support import skip_if_refusal_expected
 
     try:
         return (yield)
     except Exception as exc:
-        skip_if_part_missing(exc)
+        skip_if_refusal_expected(exc)
         raise

@@ -83,14 +83,15 @@ def optional_kernel_alg(kind: str, name: str) -> None:
 PARTS_SOME_KERNELS_LACK = ("ghash", "poly1305")
 
 
-def skip_if_part_missing(exc: BaseException) -> None:
-    """Skip the test, naming it, when ``exc`` says the kernel lacks ``ghash``/``poly1305``.
+def skip_if_refusal_expected(exc: BaseException) -> None:
+    """Skip the test, naming why, when ``exc`` is a refusal this kernel run expects.
 
-    Under the ``kernel`` policy on Linux 7.2+, GCM and ChaCha20-Poly1305 serve whole
-    messages only (the one-shot AEAD); what needs the composed path raises
-    ``KernelUnavailableError`` with reason ``missing`` for that part: a feature
-    this kernel lacks outright, found by the library's own probe.  Test helpers that
-    record exceptions as outcomes call this; conftest.py does for the rest.
+    Two kinds, each found by the library's own probe: under the ``kernel`` policy on
+    Linux 7.2+, ``ghash``/``poly1305`` missing outright (GCM and ChaCha20-Poly1305
+    serve whole messages only, through the one-shot AEAD); and, outside the kernel
+    runs (``KCAPI_REQUIRE_KERNEL``), a name ``af_alg_restrict`` keeps from this
+    process.  Test helpers that record exceptions as outcomes call this;
+    conftest.py does for the rest.
     """
     from _kcapi import policy
 
@@ -100,12 +101,18 @@ def skip_if_part_missing(exc: BaseException) -> None:
             return [leaf for inner in error.exceptions for leaf in leaves(inner)]
         return [error]
 
+    def expected(leaf: BaseException) -> bool:
+        if not isinstance(leaf, KernelUnavailableError):
+            return False
+        if leaf.reason == "restricted":
+            return not REQUIRE_KERNEL
+        return (leaf.reason == "missing" and leaf.algorithm in PARTS_SOME_KERNELS_LACK
+                and policy.get_backend() == policy.KERNEL)
+
     found = leaves(exc)
-    if policy.get_backend() == policy.KERNEL and all(
-            isinstance(leaf, KernelUnavailableError) and leaf.reason == "missing"
-            and leaf.algorithm in PARTS_SOME_KERNELS_LACK for leaf in found):
+    if all(expected(leaf) for leaf in found):
         names = sorted({leaf.algorithm for leaf in found})  # type: ignore[attr-defined]
-        pytest.skip(f"this kernel lacks hash {', '.join(names)} (composed AEAD path): {found[0]}")
+        pytest.skip(f"this kernel run cannot serve {', '.join(names)}: {found[0]}")
 
 
 def composed_part_missing(part: str) -> KernelUnavailableError | None:

@@ -21,7 +21,7 @@ from Crypto.Hash import CMAC as RefCMAC
 from kcapi_cipher import AES, CMAC, ChaCha20_Poly1305, Random
 
 from .aead_support import MODE_CCM, MODE_GCM, aes_new, assert_served
-from .support import skip_if_part_missing
+from .support import skip_if_refusal_expected
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -48,7 +48,7 @@ def _outcome(call: Callable[[], Any]) -> Any:
     try:
         result = call()
     except Exception as exc:  # noqa: BLE001 - the exception is the outcome compared
-        skip_if_part_missing(exc)
+        skip_if_refusal_expected(exc)
         return ("raised", type(exc), str(exc))
     if result is None or isinstance(result, (bytes, str, int, tuple)):
         return ("returned", result)
@@ -59,7 +59,7 @@ def _run(make: Callable[[], Any], ops: list[Op], construction: str) -> list[Any]
     try:
         obj = make()
     except Exception as exc:  # noqa: BLE001
-        skip_if_part_missing(exc)
+        skip_if_refusal_expected(exc)
         return [("raised", type(exc), str(exc))]
     if construction:
         assert_served(obj, construction)
