@@ -9,6 +9,8 @@ Layers, bottom up:
   parsing, the table of kernel algorithm names.
 * :mod:`.transform` -- bound algorithm sockets (one per algorithm and key),
   cached and probed lazily, each with a bounded pool of idle operation sockets.
+* :mod:`.routing` -- who serves a new object, the kernel or software, and why:
+  the only reader of the policy and of the probes, for every object kind.
 * :mod:`.hash` -- the kernel-backed hash object used for hashes, HMAC and CMAC.
 * :mod:`.skcipher` -- the kernel skcipher object: bounded (operation, IV, data)
   requests on pooled op sockets, for kcapi_cipher's block and stream modes.

@@ -28,7 +28,7 @@ import socket
 import struct
 from collections.abc import Callable
 
-from . import _syscalls, policy, transform
+from . import _syscalls, routing, transform
 from ._constants import (ALG_OP_DECRYPT, ALG_OP_ENCRYPT, ALG_SET_AEAD_ASSOCLEN, ALG_SET_IV,
                          ALG_SET_OP, SOL_ALG)
 from .errors import KernelUnavailableError
@@ -83,37 +83,6 @@ def _recv_message(op: socket.socket, out: memoryview) -> None:
 # -- probes and transforms -------------------------------------------------------
 
 
-def compose_available(needs: list[tuple[str, str]]) -> bool:
-    """Whether the kernel serves every ``(kind, name)`` in ``needs`` under the policy.
-
-    Returns:
-        ``True`` when the kernel must serve, ``False`` when software must.
-
-    Raises:
-        KernelUnavailableError: under the ``kernel`` policy, the cached refusal of
-            the first algorithm the kernel lacks.
-    """
-    chosen = policy.get_backend()
-    if chosen == policy.SOFTWARE:
-        return False
-    for kind, name in needs:
-        found = transform._lookup(kind, name)
-        if isinstance(found, KernelUnavailableError):
-            if chosen == policy.KERNEL:
-                raise found.fresh()
-            return False
-    return True
-
-
-def software_reason(needs: list[tuple[str, str]]) -> str:
-    """Why software serves an AEAD mode needing ``needs`` ('' if the kernel would)."""
-    for kind, name in needs:
-        why = transform.why_not(kind, name)
-        if why:
-            return why
-    return ""
-
-
 def optional_aead(name: str, key: bytes | KeyringKey, authsize: int) -> Transform | None:
     """The keyed one-shot AEAD transform, or ``None`` when the kernel lacks it.
 
@@ -126,7 +95,7 @@ def optional_aead(name: str, key: bytes | KeyringKey, authsize: int) -> Transfor
         ValueError, OSError: for a :class:`~_kcapi.keyring.KeyringKey` only, as
             :func:`_kcapi.errors.keyring_refusal` explains them.
     """
-    if not name or isinstance(transform._lookup("aead", name), KernelUnavailableError):
+    if not name or not routing.binds("aead", name):
         return None
     try:
         return transform.get("aead", name, key, authsize)

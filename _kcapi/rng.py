@@ -17,8 +17,8 @@ import errno
 import os
 import threading
 
-from . import _syscalls, policy, transform
-from .errors import REFUSED, KernelUnavailableError
+from . import _syscalls, routing, transform
+from .errors import KernelUnavailableError
 from .names import RNG_NAME
 from .transform import BackendInfo, Transform
 
@@ -64,17 +64,8 @@ def rng_transform() -> Transform | None:
     Raises:
         KernelUnavailableError: under the ``kernel`` policy, when the kernel refuses.
     """
-    try:
-        return transform.kernel_or_none("rng", RNG_NAME, _personalization())
-    except KernelUnavailableError:
-        raise
-    except ValueError as exc:
-        # The DRBG refused the seed (EINVAL): a refusal like any other.
-        refused = KernelUnavailableError(errno.EINVAL, f"{exc} (seeding the DRBG)",
-                                         reason=REFUSED, algorithm=RNG_NAME)
-        if policy.get_backend() == policy.KERNEL:
-            raise refused from None
-        return None
+    # A seed the DRBG refuses (EINVAL) is a refusal like any other.
+    return routing.keyed_or_none("rng", RNG_NAME, _personalization(), "seeding the DRBG")
 
 
 class KernelRng:

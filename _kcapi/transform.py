@@ -6,6 +6,8 @@ algorithm is available exactly when binding it works, and the answer --
 success or the reason for failure -- is cached per process.  Each transform
 keeps a bounded pool of idle operation sockets, which the kernel has reset
 (a hash op after its final ``recv``), so that a new object costs no syscall.
+Whether the kernel or software serves an object, and why, is decided by
+:mod:`.routing`, which alone reads these probes (:func:`_lookup`).
 """
 
 from __future__ import annotations
@@ -23,8 +25,7 @@ from dataclasses import dataclass
 from . import _syscalls, policy, procfs
 from ._constants import (ALG_SET_AEAD_AUTHSIZE, ALG_SET_DRBG_ENTROPY, ALG_SET_KEY,
                          ALG_SET_KEY_BY_KEY_SERIAL)
-from .errors import (SOFTWARE_POLICY, KernelUnavailableError, drbg_entropy_refusal,
-                     keyring_needs_kernel, keyring_refusal, refusal)
+from .errors import KernelUnavailableError, drbg_entropy_refusal, keyring_refusal, refusal
 from .keyring import KeyringKey
 
 #: Idle operation sockets kept per transform.
@@ -384,49 +385,6 @@ def get(kind: str, name: str, key: bytes | KeyringKey | None = None,
         while len(_keyed) > KEYED_CACHE_SIZE:
             _keyed.popitem(last=False)
     return made
-
-
-def kernel_or_none(kind: str, name: str, key: bytes | KeyringKey | None = None,
-                   authsize: int | None = None) -> Transform | None:
-    """Apply the backend policy: the transform, or ``None`` when software must serve.
-
-    A :class:`~_kcapi.keyring.KeyringKey` is never ``None``: no software can use
-    a key it cannot read, so the kernel serves it or the error says why not.
-
-    Raises:
-        KernelUnavailableError: under the ``kernel`` policy (or for a keyring key),
-            when the kernel refuses.
-        ValueError: the kernel rejected the key or the tag size.
-    """
-    chosen = policy.get_backend()
-    in_keyring = isinstance(key, KeyringKey)
-    if chosen == policy.SOFTWARE and not in_keyring:
-        return None
-    try:
-        if chosen == policy.SOFTWARE:
-            raise keyring_needs_kernel(key, name, "the backend policy is 'software'")
-        found = _lookup(kind, name)
-        if isinstance(found, KernelUnavailableError):
-            if in_keyring:
-                # strerror: the text without the "[errno ...]" that str() appends again.
-                raise keyring_needs_kernel(key, name, found.strerror or str(found),
-                                           found.errno) from None
-            raise found.fresh()
-        return found if key is None else get(kind, name, key, authsize)
-    except KernelUnavailableError:
-        if chosen == policy.KERNEL or in_keyring:
-            raise
-        return None
-
-
-def why_not(kind: str, name: str) -> str:
-    """Why software serves ``name`` now: the policy, or the kernel's cached refusal ('' if none)."""
-    if policy.get_backend() == policy.SOFTWARE:
-        return f"{SOFTWARE_POLICY}: the backend policy is 'software' ({policy.ENV_VAR} or set_backend)"
-    found = _unkeyed.get((kind, name))
-    if isinstance(found, KernelUnavailableError):
-        return f"{found.reason}: {found}"
-    return ""
 
 
 def clear() -> None:

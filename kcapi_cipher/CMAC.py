@@ -29,8 +29,8 @@ from hmac import compare_digest
 from types import ModuleType
 from typing import Any
 
-from _kcapi import policy, transform
-from _kcapi.errors import keyring_needs_kernel, no_equivalent
+from _kcapi import routing
+from _kcapi.errors import keyring_needs_kernel
 from _kcapi.hash import KernelHash
 from _kcapi.keyring import KeyringKey
 from _kcapi.names import CMAC_TEMPLATE
@@ -257,7 +257,7 @@ def new(key: Any, msg: Any = None, ciphermod: ModuleType | None = None,
     name = CMAC_TEMPLATE.format(cipher=cipher)
     kernel_key = _kernel_key(block, key, params, msg, module, mac_len, update_after_digest)
     # Never None for a keyring key: the kernel serves it or the error says why not.
-    tfm = transform.kernel_or_none("hash", name, kernel_key)
+    tfm = routing.kernel_or_none("hash", name, kernel_key)
     if tfm is None:
         return fallback(lambda: ref.CMAC.new(key, msg, module, cipher_params, mac_len,
                                              update_after_digest), name, [("hash", name)])
@@ -302,10 +302,10 @@ def _software_cmac(key: Any, msg: Any, ciphermod: ModuleType, cipher_params: Any
     if isinstance(key, KeyringKey):
         raise keyring_needs_kernel(key, label, "the kernel serves cmac(aes) and cmac(des3_ede) "
                                    "only")
-    if (policy.get_backend() == policy.KERNEL
-            and not getattr(ciphermod, "__name__", "").startswith("kcapi_cipher.")):
-        raise no_equivalent(label, "the kernel serves cmac(aes) and cmac(des3_ede); other "
-                            "cipher modules are software")
+    refused = routing.software_refusal(label, "the kernel serves cmac(aes) and cmac(des3_ede); "
+                                       "other cipher modules are software")
+    if refused is not None and not getattr(ciphermod, "__name__", "").startswith("kcapi_cipher."):
+        raise refused
     return ref.CMAC.new(key, msg, ciphermod, cipher_params, mac_len, update_after_digest)
 
 

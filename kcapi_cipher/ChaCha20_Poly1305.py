@@ -23,9 +23,9 @@ from collections.abc import Callable
 from hmac import compare_digest
 from typing import Any
 
-from _kcapi import aead, transform
+from _kcapi import aead, routing, transform
 from _kcapi.aead import CounterStream, keystream
-from _kcapi.errors import KernelUnavailableError, keyring_needs_kernel, whole_messages_only
+from _kcapi.errors import KernelUnavailableError, keyring_needs_kernel
 from _kcapi.hash import KernelHash
 from _kcapi.keyring import KeyringKey
 from _kcapi.names import CHACHA20_POLY1305, XCHACHA20_POLY1305, AeadNames
@@ -128,12 +128,8 @@ class ChaCha20Poly1305Cipher(KernelAead):
         return self._names.stream, self._names.mac
 
     def _compose_refusal(self) -> KernelUnavailableError | None:
-        if isinstance(self._key, KeyringKey):
-            return keyring_needs_kernel(self._key, "ChaCha20-Poly1305 beyond one whole message",
-                                        _KEYRING_ONE_SHOT)
-        if self._part_refused is not None:
-            return whole_messages_only("ChaCha20-Poly1305", self._part_refused, self._names.aead)
-        return None
+        return routing.composed_refusal("ChaCha20-Poly1305", self._key, self._part_refused,
+                                        self._names.aead, _KEYRING_ONE_SHOT)
 
     # -- PyCryptodome's bookkeeping ------------------------------------------------------------
 
@@ -389,19 +385,14 @@ def new(*, key: Any, nonce: Any = None) -> Any:
         made._one_shot()  # keys the transform now: the key's errors surface here
         return made
     needs = [("skcipher", names.stream), ("hash", names.mac)]
-    try:
-        composed = aead.compose_available(needs)
-    except KernelUnavailableError as refused:  # the kernel policy
-        if not names.aead or isinstance(transform._lookup("aead", names.aead),
-                                        KernelUnavailableError):
-            raise
-        made = ChaCha20Poly1305Cipher(bytes(key), bytes(nonce))
-        made._part_refused = refused
-        return made
-    if not composed:
+    route = routing.aead_route(needs, names.aead)
+    if not route.kernel:
         return fallback(lambda: ref.ChaCha20_Poly1305.new(key=key, nonce=nonce),
                         names.aead or f"{names.stream}+{names.mac}", needs)
-    return ChaCha20Poly1305Cipher(bytes(key), bytes(nonce))
+    made = ChaCha20Poly1305Cipher(bytes(key), bytes(nonce))
+    if route.part_refused is not None:  # whole messages only (the one-shot AEAD)
+        made._part_refused = route.part_refused
+    return made
 
 
 def __getattr__(name: str) -> Any:

@@ -14,7 +14,7 @@ from typing import Any
 
 from _kcapi import _syscalls
 from _kcapi import rng as _rng
-from _kcapi import transform as _transform
+from _kcapi import routing as _routing
 from _kcapi.names import RNG_NAME
 from _kcapi.transform import BackendInfo
 
@@ -123,4 +123,4 @@ def backend_info() -> BackendInfo:
     if tfm is not None:
         return tfm.info()
     return BackendInfo("software", RNG_NAME, "os.urandom", 0, "software",
-                       _transform.why_not("rng", RNG_NAME))
+                       _routing.why_not("rng", RNG_NAME))

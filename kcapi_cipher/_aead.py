@@ -54,10 +54,10 @@ from typing import Any, TypeVar
 
 import Crypto
 
-from _kcapi import _syscalls, aead, forksafe, policy, transform
+from _kcapi import _syscalls, aead, forksafe, routing
 from _kcapi.aead import CounterStream
 from _kcapi.atomic import finish, is_interrupt
-from _kcapi.errors import KernelUnavailableError, keyring_needs_kernel
+from _kcapi.errors import KernelUnavailableError
 from _kcapi.hash import KernelHash
 from _kcapi.keyring import KeyringKey
 from _kcapi.skcipher import overlap
@@ -129,7 +129,7 @@ def fallback(make: Any, kernel_name: str, needs: list[tuple[str, str]]) -> Any:
     """
     from . import _routing
 
-    return _routing.software(make, kernel_name, aead.software_reason(needs))
+    return _routing.software(make, kernel_name, routing.needs_reason(needs))
 
 
 def keyring_kernel(key: KeyringKey, label: str, needs: list[tuple[str, str]]) -> None:
@@ -144,12 +144,7 @@ def keyring_kernel(key: KeyringKey, label: str, needs: list[tuple[str, str]]) ->
         KernelUnavailableError: ``reason='keyring-needs-kernel'``: the ``software``
             policy, or the kernel lacks one of ``needs`` (its errno kept).
     """
-    if policy.get_backend() == policy.SOFTWARE:
-        raise keyring_needs_kernel(key, label, "the backend policy is 'software'")
-    for kind, name in needs:
-        found = transform._lookup(kind, name)
-        if isinstance(found, KernelUnavailableError):
-            raise keyring_needs_kernel(key, label, found.strerror or str(found), found.errno)
+    routing.needs_kernel(key, label, needs)
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -645,7 +640,7 @@ def composed_info(stream_name: str, mac_name: str) -> BackendInfo:
     """The :class:`BackendInfo` of a composed AEAD: both algorithms and drivers."""
     infos = []
     for kind, name in (("skcipher", stream_name), ("hash", mac_name)):
-        found = transform._lookup(kind, name)
+        found = routing.probe(kind, name)
         if isinstance(found, KernelUnavailableError):
             infos.append(BackendInfo("kernel", name, "unknown", 0, "unknown"))
         else:

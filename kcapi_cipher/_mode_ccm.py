@@ -31,7 +31,7 @@ from binascii import unhexlify
 from hmac import compare_digest
 from typing import Any
 
-from _kcapi import aead, transform
+from _kcapi import aead, routing, transform
 from _kcapi.aead import CounterStream, keystream, xor_bytes
 from _kcapi.hash import KernelHash
 from _kcapi.keyring import KeyringKey
@@ -510,6 +510,6 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
         if made._one_shot() is None:
             transform.get("skcipher", names.stream, key_bytes)
         return made
-    if not aead.compose_available(needs):
+    if not routing.aead_route(needs).kernel:
         return fallback(lambda: software(algorithm).new(key, 8, **kwargs), names.aead, needs)
     return CcmMode(cipher, key_bytes, nonce_bytes, mac_len, msg_len, assoc_len)

@@ -29,9 +29,9 @@ from binascii import unhexlify
 from hmac import compare_digest
 from typing import Any
 
-from _kcapi import aead, transform
+from _kcapi import aead, routing, transform
 from _kcapi.aead import CounterStream, keystream, xor_bytes
-from _kcapi.errors import KernelUnavailableError, keyring_needs_kernel, whole_messages_only
+from _kcapi.errors import KernelUnavailableError, keyring_needs_kernel
 from _kcapi.hash import KernelHash
 from _kcapi.keyring import KeyringKey
 from _kcapi.names import AEAD_CIPHERS, gcm_names
@@ -140,12 +140,8 @@ class GcmMode(KernelAead):
         return self._names.stream, self._names.mac
 
     def _compose_refusal(self) -> KernelUnavailableError | None:
-        if isinstance(self._key, KeyringKey):
-            return keyring_needs_kernel(self._key, "AES MODE_GCM beyond one whole message",
-                                        _KEYRING_ONE_SHOT)
-        if self._part_refused is not None:
-            return whole_messages_only("AES MODE_GCM", self._part_refused, self._names.aead)
-        return None
+        return routing.composed_refusal("AES MODE_GCM", self._key, self._part_refused,
+                                        self._names.aead, _KEYRING_ONE_SHOT)
 
     # -- PyCryptodome's GHASH bookkeeping ------------------------------------------------------
 
@@ -438,23 +434,14 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
     if isinstance(key_bytes, KeyringKey):
         return _keyring_gcm(cipher, key_bytes, bytes(nonce), mac_len)
     needs = [("skcipher", names.stream), ("hash", names.mac)]
-    try:
-        composed = aead.compose_available(needs)
-    except KernelUnavailableError as refused:  # the kernel policy
-        if not _one_shot_serves(names.aead, nonce, mac_len):
-            raise
-        made = GcmMode(cipher, key_bytes, bytes(nonce), mac_len)
-        made._part_refused = refused
-        return made
-    if not composed:
+    route = routing.aead_route(needs, names.aead, lambda: len(nonce) == 12 and (
+        type(mac_len) is int and mac_len in _KERNEL_TAG_SIZES))
+    if not route.kernel:
         return fallback(lambda: software(algorithm).new(key, 11, **kwargs), names.aead, needs)
-    return GcmMode(cipher, key_bytes, bytes(nonce), mac_len)
-
-
-def _one_shot_serves(aead_name: str, nonce: Any, mac_len: Any) -> bool:
-    """Whether the kernel's one-shot ``gcm()`` binds and takes this nonce and tag size."""
-    return (len(nonce) == 12 and type(mac_len) is int and mac_len in _KERNEL_TAG_SIZES
-            and not isinstance(transform._lookup("aead", aead_name), KernelUnavailableError))
+    made = GcmMode(cipher, key_bytes, bytes(nonce), mac_len)
+    if route.part_refused is not None:  # whole messages only (the one-shot AEAD)
+        made._part_refused = route.part_refused
+    return made
 
 
 def _keyring_gcm(cipher: str, key: KeyringKey, nonce: bytes, mac_len: Any) -> GcmMode:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from _kcapi import transform
 from _kcapi.names import skcipher_name
 from _kcapi.skcipher import KernelSkcipher
 from _kcapi.transform import BackendInfo
@@ -64,8 +63,6 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> WideBlockMode
     if tfm is not None:
         return WideBlockMode(KernelSkcipher(tfm, 16, TWEAK_SIZE, chains=False), tweak, _LABEL, name)
     assert isinstance(raw, bytes)  # a keyring key gets a transform or an error
-    reason = (transform.why_not(_routing.SKCIPHER, name) or _routing._key_refusals.get(name, "")
-              or "the kernel did not serve it")
     info = BackendInfo("software", name, f"{Hctr2.__module__}.{Hctr2.__qualname__}", 0,
-                       "software", reason)
+                       "software", _routing.software_reason(name))
     return WideBlockMode(SoftwareEngine(Hctr2(raw), info), tweak, _LABEL, name)

@@ -1,20 +1,20 @@
 """Who serves a new cipher object -- a kernel transform or PyCryptodome -- and why.
 
-The software fallback *is* PyCryptodome: where the policy and the kernel send
-an object to software, the caller gets PyCryptodome's own object, built from
-the user's original arguments.  Why it was not the kernel is remembered per
-object (weakly), for :func:`backend_info`.
+The decision and its reason are :mod:`_kcapi.routing`'s; this module applies
+them to PyCryptodome's objects.  The software fallback *is* PyCryptodome:
+where the routing sends an object to software, the caller gets PyCryptodome's
+own object, built from the user's original arguments.  Why it was not the
+kernel is remembered per object (weakly), for :func:`backend_info`.
 """
 
 from __future__ import annotations
 
-import errno
 import weakref
 from collections.abc import Callable
 from typing import Any
 
-from _kcapi import policy, transform
-from _kcapi.errors import REFUSED, KernelUnavailableError, keyring_needs_kernel, no_equivalent
+from _kcapi import routing
+from _kcapi.errors import KernelUnavailableError, keyring_needs_kernel
 from _kcapi.keyring import KeyringKey
 from _kcapi.transform import BackendInfo, Transform
 
@@ -23,8 +23,6 @@ from . import _params, _reference
 SKCIPHER = "skcipher"
 
 _software_info: weakref.WeakKeyDictionary[Any, BackendInfo] = weakref.WeakKeyDictionary()
-#: Kernel algorithms whose key setting failed under ``auto`` (why software served).
-_key_refusals: dict[str, str] = {}
 
 #: PyCryptodome mode classes -> kernel template, to describe objects made elsewhere.
 _TEMPLATES = {
@@ -72,7 +70,7 @@ def keyring_transform(kernel_name: str, key: KeyringKey) -> Transform:
         OSError: another keyring error (e.g. EKEYREVOKED).
     """
     try:
-        tfm = transform.kernel_or_none(SKCIPHER, kernel_name, key)
+        tfm = routing.kernel_or_none(SKCIPHER, kernel_name, key)
     except KernelUnavailableError:
         raise
     except ValueError as exc:
@@ -97,36 +95,7 @@ def kernel_transform(kernel_name: str, key: bytes | KeyringKey) -> Transform | N
     """
     if isinstance(key, KeyringKey):
         return keyring_transform(kernel_name, key)
-    chosen = policy.get_backend()
-    if chosen == policy.SOFTWARE:
-        return None
-    found = probe(kernel_name)
-    if isinstance(found, KernelUnavailableError):
-        if chosen == policy.KERNEL:
-            raise found.fresh()
-        return None
-    try:
-        return transform.get(SKCIPHER, kernel_name, key)
-    except KernelUnavailableError:
-        if chosen == policy.KERNEL:
-            raise
-        return None
-    except ValueError as exc:
-        refused = KernelUnavailableError(errno.EINVAL, f"{exc} (the kernel refuses this key)",
-                                         reason=REFUSED, algorithm=kernel_name)
-        if chosen == policy.KERNEL:
-            raise refused from None
-        _key_refusals[kernel_name] = f"{REFUSED}: {refused}"
-        return None
-
-
-def probe(kernel_name: str) -> Transform | KernelUnavailableError:
-    """The cached probe of ``kernel_name``: its unkeyed transform, or the kernel's refusal.
-
-    The cached refusal was never raised (it keeps no frames alive); raise its
-    :meth:`~_kcapi.errors.KernelUnavailableError.fresh` copy.
-    """
-    return transform._lookup(SKCIPHER, kernel_name)
+    return routing.keyed_or_none(SKCIPHER, kernel_name, key, "the kernel refuses this key")
 
 
 def software(make: Callable[[], Any], kernel_name: str, reason: str = "") -> Any:
@@ -139,8 +108,7 @@ def software(make: Callable[[], Any], kernel_name: str, reason: str = "") -> Any
     """
     obj = make()
     if not reason:
-        reason = (transform.why_not(SKCIPHER, kernel_name) or _key_refusals.get(kernel_name, "")
-                  or "the kernel did not serve it")
+        reason = software_reason(kernel_name)
     _remember(obj, kernel_name, reason)
     return obj
 
@@ -172,27 +140,21 @@ def outside(make: Callable[[], Any], python_name: str, kernel_name: str, detail:
         del obj  # built from the stand-in key, only to check the other arguments
         raise keyring_needs_kernel(keyring, python_name, f"the kernel path does not take these "
                                    f"arguments ({detail})")
-    chosen = policy.get_backend()
-    if chosen == policy.KERNEL:
-        raise no_equivalent(python_name, detail)
-    if chosen == policy.SOFTWARE:
-        reason = transform.why_not(SKCIPHER, kernel_name)
-    else:
-        reason = str(no_equivalent(python_name, detail))
-    _remember(obj, kernel_name, reason)
+    refused = routing.software_refusal(python_name, detail)
+    if refused is not None:
+        raise refused
+    _remember(obj, kernel_name, routing.no_kernel_reason(python_name, detail))
     return obj
 
 
 def kernel_only(python_name: str, kernel_name: str) -> KernelUnavailableError:
     """The error for a kernel-only mode (XTS) that software cannot serve now."""
-    chosen = policy.get_backend()
-    if chosen == policy.SOFTWARE:
-        return no_equivalent(python_name, f"only the kernel serves it ('{kernel_name}') and "
-                             "the backend policy is 'software'")
-    found = probe(kernel_name)
-    if isinstance(found, KernelUnavailableError):
-        return found.fresh()
-    return no_equivalent(python_name, f"only the kernel serves it ('{kernel_name}')")
+    return routing.kernel_only(python_name, SKCIPHER, kernel_name)
+
+
+def software_reason(kernel_name: str) -> str:
+    """Why software serves a new object instead of the skcipher ``kernel_name`` (never '')."""
+    return routing.software_reason(SKCIPHER, kernel_name) or "the kernel did not serve it"
 
 
 def _remember(obj: Any, kernel_name: str, reason: str) -> None:
@@ -253,7 +215,7 @@ def backend_info(obj: Any) -> BackendInfo:
     else:
         kernel_name = ""
     driver = f"{type(obj).__module__}.{type(obj).__qualname__}"
-    reason = transform.why_not(SKCIPHER, kernel_name) if kernel_name else ""
+    reason = routing.why_not(SKCIPHER, kernel_name) if kernel_name else ""
     if not reason:
         reason = "created as a software object (not through kcapi_cipher)"
     return BackendInfo("software", kernel_name, driver, 0, "software", reason)

@@ -1,7 +1,7 @@
 """``kcapi doctor``: what the kernel crypto API gives this process, and why not.
 
 It binds every algorithm the library knows (the core's probe, cached per
-process: ``_kcapi.transform._lookup``), whatever the backend policy says --
+process: ``_kcapi.routing.probe``), whatever the backend policy says --
 a diagnosis must look -- and reads ``/proc/crypto``, ``/proc/sys/crypto``,
 ``/proc/self/status``, ``/proc/modules`` and ``modprobe.d``.  It exits 0
 whenever it ran, whatever it found.
@@ -81,7 +81,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from _kcapi import names, policy, procfs, restriction, transform
+from _kcapi import names, policy, procfs, restriction, routing, transform
 from _kcapi.errors import NO_EQUIVALENT, KernelUnavailableError
 
 __all__ = ["main", "collect", "render_json", "render_table", "SCHEMA", "Probe",
@@ -338,9 +338,8 @@ def deprecated_af_alg_status(restrict: dict[str, Any]) -> dict[str, Any]:
     if restrict["present"]:
         return {"detected": True, "evidence": f"{restrict['path']} exists"}
     lacks = [name for name in ("ghash", "poly1305")
-             if getattr(transform._lookup("hash", name), "reason", None) == "missing"]
-    if len(lacks) == 2 and not isinstance(transform._lookup("aead", "gcm(aes)"),
-                                          KernelUnavailableError):
+             if getattr(routing.probe("hash", name), "reason", None) == "missing"]
+    if len(lacks) == 2 and routing.binds("aead", "gcm(aes)"):
         return {"detected": True,
                 "evidence": "hash 'ghash' and 'poly1305' are missing while aead 'gcm(aes)' binds"}
     return {"detected": False, "evidence": None}
@@ -421,7 +420,7 @@ def probe_row(probe: Probe, backend: str | None) -> dict[str, Any]:
                    reason=NO_EQUIVALENT, errno=None, errno_name=None,
                    message=f"the kernel crypto API has no equivalent of '{probe.name}'")
         return row
-    found = transform._lookup(probe.kind, probe.kernel)
+    found = routing.probe(probe.kind, probe.kernel)
     if isinstance(found, KernelUnavailableError):
         row.update(backend="fallback", served_by=_served_by(False, backend), driver=None,
                    **_refusal_fields(found))
@@ -436,7 +435,7 @@ def af_alg_status() -> dict[str, Any]:
     """Whether AF_ALG works here: the core's probes (:data:`PROBES`) and the first refusal."""
     first = None
     for kind, name in PROBES:
-        found = transform._lookup(kind, name)
+        found = routing.probe(kind, name)
         if not isinstance(found, KernelUnavailableError):
             return {"usable": True, "probe": f"{kind} '{name}'", "sockets": True, "reason": None,
                     "errno": None, "errno_name": None, "message": None}

@@ -28,8 +28,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from _kcapi import policy as _policy
-from _kcapi import transform as _transform
+from _kcapi import routing as _routing
 from _kcapi.errors import KernelUnavailableError, no_equivalent
 from _kcapi.hash import kernel_hash_of
 from _kcapi.keyring import KeyringKey
@@ -194,22 +193,14 @@ def _software_only_kernel_name(name: str, spec: HashSpec,
 
     def unavailable(*args: Any, **kwargs: Any) -> Any:
         _routes.checked_data(check, args, kwargs)
-        if spec.kernel and get_backend() != _policy.SOFTWARE:
-            found = _transform._lookup(_routes.HASH, spec.kernel)
-            if isinstance(found, KernelUnavailableError):
-                raise found.fresh()
+        if spec.kernel:
+            _routing.check_available(_routes.HASH, spec.kernel)
         return _hashlib.new(name)  # hashlib's own ValueError
 
     return unavailable
 
 
 # -- module attributes -----------------------------------------------------------
-
-def _kernel_names() -> set[str]:
-    return {spec.name for spec in HASHES.values()
-            if spec.kernel and isinstance(_transform._lookup(_routes.HASH, spec.kernel),
-                                          _transform.Transform)}
-
 
 _available: set[str] = set()
 
@@ -220,13 +211,8 @@ class _Module(types.ModuleType):
     @property
     def algorithms_available(self) -> set[str]:
         """What ``new()`` serves under the policy in force (one set object, updated in place)."""
-        chosen = get_backend()
-        if chosen == _policy.SOFTWARE:
-            now = set(_hashlib.algorithms_available)
-        elif chosen == _policy.KERNEL:
-            now = _kernel_names()
-        else:
-            now = set(_hashlib.algorithms_available) | _kernel_names()
+        now = _routing.available(_routes.HASH, _hashlib.algorithms_available,
+                                 ((spec.name, spec.kernel) for spec in HASHES.values()))
         if now != _available:
             _available.intersection_update(now)
             _available.update(now)
@@ -260,12 +246,10 @@ def backend_info(obj: Any) -> BackendInfo:
     spec = hash_spec(name[5:] if is_hmac else name)
     kernel_name = (hmac_kernel_name(spec) if is_hmac else spec.kernel) if spec else ""
     driver = f"{type(obj).__module__}.{type(obj).__qualname__}"
-    if get_backend() == _policy.SOFTWARE:
-        reason = _transform.why_not(_routes.HASH, kernel_name)
-    elif not kernel_name:
-        reason = f"{no_equivalent(name or type(obj).__name__)}"
+    if not kernel_name:
+        reason = _routing.no_kernel_reason(name or type(obj).__name__)
     else:
-        reason = _transform.why_not(_routes.HASH, kernel_name)
+        reason = _routing.why_not(_routes.HASH, kernel_name)
         if not reason and spec is not None and spec.name == "blake2b":
             reason = ("the kernel's blake2b takes no salt, person or tree parameters, "
                       "and digest_size 20, 32, 48 or 64 only")
@@ -314,10 +298,11 @@ def pbkdf2_hmac(*args: Any, **kwargs: Any) -> bytes:
         return _hashlib.pbkdf2_hmac(hash_name, password, salt, iterations, dklen)
     rounds, size = counts
     if spec is None or not spec.kernel:
-        if get_backend() == _policy.KERNEL and hashlib_name(hash_name) is not None:
+        refused = _routing.software_refusal(f"pbkdf2_hmac({hash_name})")
+        if refused is not None and hashlib_name(hash_name) is not None:
             # hashlib's error where it cannot either (an XOF has no HMAC), else ours.
             _hashlib.pbkdf2_hmac(hash_name, b"", b"", 1, 1)
-            raise no_equivalent(f"pbkdf2_hmac({hash_name})")
+            raise refused
         return _hashlib.pbkdf2_hmac(*args, **kwargs)  # type: ignore[no-any-return]
     tfm = _hmac_module.hmac_transform(spec, bytes(memoryview(password)))
     if tfm is None:
@@ -346,8 +331,9 @@ if hasattr(_hashlib, "scrypt"):
     def scrypt(*args: Any, **kwargs: Any) -> bytes:
         """``hashlib.scrypt(password, *, salt, n, r, p, maxmem=0, dklen=64)``: software only
         (the kernel has no scrypt)."""
-        if get_backend() == _policy.KERNEL:
-            raise no_equivalent("scrypt")
+        refused = _routing.software_refusal("scrypt")
+        if refused is not None:
+            raise refused
         return _hashlib.scrypt(*args, **kwargs)  # type: ignore[no-any-return]
 
 

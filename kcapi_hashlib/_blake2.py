@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from _kcapi import policy as _policy
-from _kcapi import transform as _transform
+from _kcapi import routing as _routing
 from _kcapi.errors import keyring_needs_kernel, no_equivalent
 from _kcapi.hash import ImmutableType, KernelHash, read_only
 from _kcapi.keyring import KeyringKey
@@ -106,7 +106,7 @@ _policy_lock = threading.Lock()
 def _policy_is_software() -> bool:
     global _software_policy
     generation = _policy.generation
-    software = _policy.get_backend() == _policy.SOFTWARE
+    software = _routing.software_only()
     with _policy_lock:
         if _policy.generation == generation:
             _software_policy = software
@@ -155,15 +155,16 @@ def _serve_blake2b(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if size is None:
             if isinstance(key, KeyringKey):
                 raise keyring_needs_kernel(key, "blake2b", _KERNEL_LIMITS)
-            if _policy.get_backend() == _policy.KERNEL:
-                raise no_equivalent("blake2b", _KERNEL_LIMITS)
+            refused = _routing.software_refusal("blake2b", _KERNEL_LIMITS)
+            if refused is not None:
+                raise refused
             return _hashlib.blake2b(*args, **kwargs)
         digest_size = size
     if isinstance(key, KeyringKey):
         tfm_key: Any = key
     else:
         tfm_key = bytes(memoryview(key)) or None
-    tfm = _transform.kernel_or_none(HASH, BLAKE2B_KERNEL[digest_size], tfm_key)
+    tfm = _routing.kernel_or_none(HASH, BLAKE2B_KERNEL[digest_size], tfm_key)
     if tfm is None:
         return _hashlib.blake2b(*args, **kwargs)
     return KernelHash(tfm, "blake2b", digest_size, _BLOCK_SIZE, data)
@@ -206,7 +207,7 @@ class blake2s(_Blake2):  # noqa: N801 - hashlib's name
     MAX_DIGEST_SIZE = _hashlib.blake2s.MAX_DIGEST_SIZE
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        if _software_policy is not True and _policy.get_backend() == _policy.KERNEL:
+        if _software_policy is not True and _routing.kernel_required():
             key = kwargs.get("key")
             if isinstance(key, KeyringKey):
                 raise keyring_needs_kernel(key, "blake2s", "the kernel has no blake2s")

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from _kcapi import policy as _policy
+from _kcapi import routing as _routing
 from _kcapi import transform as _transform
 from _kcapi.errors import KernelUnavailableError
 from _kcapi.hash import KernelHash
@@ -198,13 +199,10 @@ def kernel_route(spec: HashSpec, name: str, check: Callable[..., Any],
         software: what serves when the kernel does not.
         refused: the refusal when the kernel has no equivalent (``kernel`` policy).
     """
-    chosen = _policy.get_backend()
-    if chosen == _policy.SOFTWARE:
-        return software
     if not spec.kernel:
-        return refusal(check, refused) if chosen == _policy.KERNEL else software
+        return refusal(check, refused) if _routing.kernel_required() else software
     try:
-        tfm = _transform.kernel_or_none(HASH, spec.kernel)
+        tfm = _routing.kernel_or_none(HASH, spec.kernel)
     except KernelUnavailableError as exc:
         return refusal(check, exc)
     return software if tfm is None else kernel_maker(tfm, spec, name, check)

@@ -39,6 +39,7 @@ from typing import Any
 
 from _kcapi import _syscalls
 from _kcapi import policy as _policy
+from _kcapi import routing as _routing
 from _kcapi import transform as _transform
 from _kcapi.errors import keyring_needs_kernel, no_equivalent
 from _kcapi.hash import KernelHash, as_view
@@ -148,14 +149,14 @@ def _route(digestmod: Any) -> HashSpec | None:
     """
     generation = _policy.generation
     spec = _spec_of(digestmod)
-    chosen = _policy.get_backend()
+    required = _routing.kernel_required()
     if spec is not None and spec.kernel:
-        if chosen == _policy.KERNEL:
+        if required:
             return spec
         # Whether hmac(<hash>) binds at all does not depend on the key.
-        if _transform.kernel_or_none(_HASH, hmac_kernel_name(spec)) is not None:
+        if _routing.kernel_or_none(_HASH, hmac_kernel_name(spec)) is not None:
             return spec
-    if chosen != _policy.KERNEL and _cacheable(digestmod):
+    if not required and _cacheable(digestmod):
         with _software_lock:
             # Decided under a policy that is still in force (invalidate bumps the
             # generation before it clears the cache under this lock).
@@ -174,8 +175,11 @@ def _cacheable(digestmod: Any) -> bool:
         return False
 
 
-def _refusal(digestmod: Any) -> Exception:
-    """The ``kernel`` policy's error for a digestmod the kernel cannot serve."""
+def _refusal(digestmod: Any) -> Exception | None:
+    """For a digestmod the kernel cannot serve: ``None`` when software may serve it, else
+    (the ``kernel`` policy) the error."""
+    if not _routing.kernel_required():
+        return None  # the label below is not made: repr(digestmod) may be anything
     spec = _spec_of(digestmod)
     return no_equivalent(f"hmac-{spec.name}" if spec is not None
                          else f"hmac with digestmod {digestmod!r}")
@@ -190,19 +194,20 @@ def hmac_transform(spec: HashSpec, key: bytes) -> _transform.Transform | None:
     """The keyed ``hmac(<hash>)`` transform for ``key`` under the policy (``None``: software)."""
     name = hmac_kernel_name(spec)
     if not name:
-        if _policy.get_backend() == _policy.KERNEL:
-            raise no_equivalent(f"hmac-{spec.name}")
+        refused = _routing.software_refusal(f"hmac-{spec.name}")
+        if refused is not None:
+            raise refused
         return None
     if len(key) > spec.block_size:
         # RFC 2104: a key longer than a block is replaced by its hash.  Doing it
         # here keeps long keys out of setsockopt (bounded by optmem_max).
-        hash_tfm = _transform.kernel_or_none(_HASH, spec.kernel)
+        hash_tfm = _routing.kernel_or_none(_HASH, spec.kernel)
         if hash_tfm is None:
             return None
         key = KernelHash(hash_tfm, spec.name, spec.digest_size, spec.block_size, key).digest()
     elif not key:
         key = bytes(spec.block_size)  # RFC 2104: the key is zero-padded to a block
-    return _transform.kernel_or_none(_HASH, name, key)
+    return _routing.kernel_or_none(_HASH, name, key)
 
 
 def _keyring_state(key: KeyringKey, msg: Any, digestmod: Any) -> KernelHash:
@@ -215,7 +220,7 @@ def _keyring_state(key: KeyringKey, msg: Any, digestmod: Any) -> KernelHash:
                                    "the kernel has no such HMAC")
     view = _message_view(msg, b"", digestmod)
     # The kernel's hmac setkey hashes a long key itself; no fallback exists.
-    tfm = _transform.kernel_or_none(_HASH, hmac_kernel_name(spec), key)
+    tfm = _routing.kernel_or_none(_HASH, hmac_kernel_name(spec), key)
     assert tfm is not None
     return KernelHash(tfm, f"hmac-{spec.name}", spec.digest_size, spec.block_size, view)
 
@@ -246,9 +251,10 @@ def _kernel_state(key: Any, msg: Any, digestmod: Any) -> KernelHash | None:
         return None  # the standard library raises its TypeError
     spec = _route(digestmod)
     if spec is None:
-        if _policy.get_backend() == _policy.KERNEL:
+        refused = _refusal(digestmod)
+        if refused is not None:
             _StdHMAC(key, msg, _std_digestmod(digestmod))  # its own error comes first
-            raise _refusal(digestmod)
+            raise refused
         return None
     view = _message_view(msg, key, digestmod)
     tfm = hmac_transform(spec, _key_bytes(key))
@@ -345,9 +351,10 @@ def _digest_routed(key: Any, msg: Any, digestmod: Any) -> bytes:
         return _keyring_state(key, msg, digestmod).digest()
     spec = _route(digestmod)
     if spec is None:
-        if _policy.get_backend() == _policy.KERNEL:
+        refused = _refusal(digestmod)
+        if refused is not None:
             _std_digest(key, msg, std)  # its own error comes first
-            raise _refusal(digestmod)
+            raise refused
         return _std_digest(key, msg, std)
     if not _digest_args_ok(key, msg, std):
         # The standard library raises for most such arguments; for the rest

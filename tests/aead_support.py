@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from _kcapi import policy, transform
+from _kcapi import policy, routing, transform
 from _kcapi.errors import KernelUnavailableError
 from _kcapi.names import CHACHA20_POLY1305, XCHACHA20_POLY1305, ccm_names, gcm_names
 from kcapi_cipher import _mode_ccm, _mode_gcm
@@ -55,7 +55,7 @@ def kernel_expected(construction: str, obj: Any = None) -> bool:
         return False
     if isinstance(obj, KernelAead) and chosen == policy.KERNEL:
         return True
-    return not any(isinstance(transform._lookup(kind, name), KernelUnavailableError)
+    return not any(isinstance(routing.probe(kind, name), KernelUnavailableError)
                    for kind, name in NEEDS[construction])
 
 

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from _kcapi import transform
+from _kcapi import routing, transform
 from _kcapi.errors import KernelUnavailableError
 
 REQUIRE_KERNEL = os.environ.get("KCAPI_REQUIRE_KERNEL") == "1"
@@ -51,7 +51,7 @@ def keyring_keys_work(kind: str, name: str, key: bytes) -> bool:
 
 def kernel_refusal(kind: str, name: str) -> KernelUnavailableError | None:
     """The cached probe: ``None`` when the kernel binds ``name``, else why not."""
-    found = transform._lookup(kind, name)
+    found = routing.probe(kind, name)
     return found if isinstance(found, KernelUnavailableError) else None
 
 
