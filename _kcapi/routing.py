@@ -315,4 +315,5 @@ def no_kernel_reason(python_name: str, detail: str = "") -> str:
     """Why software serves what the kernel has no equivalent of: the policy, or that."""
     if policy.get_backend() == policy.SOFTWARE:
         return _POLICY_REASON
-    return str(no_equivalent(python_name, detail))
+    refusal = no_equivalent(python_name, detail)
+    return f"{refusal.reason}: {refusal}"

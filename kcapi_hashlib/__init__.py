@@ -38,7 +38,7 @@ from _kcapi.policy import get_backend, set_backend, use_backend
 from _kcapi.transform import BackendInfo
 
 from . import _files, _routes
-from ._blake2 import _Blake2, blake2b, blake2s
+from ._blake2 import _KERNEL_LIMITS, _Blake2, blake2b, blake2s
 
 try:
     import _hashlib as _openssl  # what hashlib.new calls for OpenSSL's names
@@ -244,17 +244,21 @@ def backend_info(obj: Any) -> BackendInfo:
     name = str(getattr(obj, "name", ""))
     is_hmac = name.startswith("hmac-")
     spec = hash_spec(name[5:] if is_hmac else name)
-    kernel_name = (hmac_kernel_name(spec) if is_hmac else spec.kernel) if spec else ""
+    blake2b_sized = spec is not None and spec.name == "blake2b" and not is_hmac
+    if blake2b_sized:  # hashlib names every size "blake2b": the kernel has one name per size
+        kernel_name = BLAKE2B_KERNEL.get(getattr(obj, "digest_size", 0), "")
+    else:
+        kernel_name = (hmac_kernel_name(spec) if is_hmac else spec.kernel) if spec else ""
     driver = f"{type(obj).__module__}.{type(obj).__qualname__}"
-    if not kernel_name:
+    reason = _routing.why_not(_routes.HASH, kernel_name) if kernel_name else ""
+    if reason:
+        pass
+    elif blake2b_sized:
+        reason = _routing.no_kernel_reason("blake2b", _KERNEL_LIMITS)
+    elif not kernel_name:
         reason = _routing.no_kernel_reason(name or type(obj).__name__)
     else:
-        reason = _routing.why_not(_routes.HASH, kernel_name)
-        if not reason and spec is not None and spec.name == "blake2b":
-            reason = ("the kernel's blake2b takes no salt, person or tree parameters, "
-                      "and digest_size 20, 32, 48 or 64 only")
-        elif not reason:
-            reason = "created as a software object (not through kcapi_hashlib)"
+        reason = "created as a software object (not through kcapi_hashlib)"
     return BackendInfo("software", kernel_name, driver, 0, "software", reason)
 
 

@@ -289,7 +289,8 @@ def test_no_kernel_equivalent(fake_kernel, label, policy):
         return
     obj = make()
     if backend_info is not None:
-        assert "the kernel crypto API has no equivalent of" in backend_info(obj).reason
+        reason = backend_info(obj).reason
+        assert reason.startswith("no-kernel-equivalent: the kernel crypto API has no equivalent of")
     assert same_as_reference(obj)
     kcapi_hashlib.set_backend("software")
     obj = make()
@@ -349,3 +350,17 @@ def test_probe_is_cached_and_shared(fake_kernel):
     assert fake.calls == ["socket", "bind"]
     transform.clear()
     assert routing.probe("hash", "sha256") is not first
+
+
+@pytest.mark.parametrize("digest_size", [20, 32, 48, 64])
+def test_a_sized_blake2b_names_the_kernel_name_that_refused_it(fake_kernel, restriction_files,
+                                                               digest_size):
+    # hashlib calls every size "blake2b"; the kernel refused "blake2b-<bits>", and says so.
+    refused = f"blake2b-{8 * digest_size}"
+    _refuse(fake_kernel, restriction_files, "bind", errno.ENOENT, 1)
+    kcapi_hashlib.set_backend("auto")
+    obj = kcapi_hashlib.blake2b(DATA, digest_size=digest_size)
+    info = kcapi_hashlib.backend_info(obj)
+    assert (info.backend, info.algorithm) == ("software", refused)
+    assert info.reason.startswith("restricted: ") and refused in info.reason
+    assert obj.digest() == hashlib.blake2b(DATA, digest_size=digest_size).digest()
