@@ -33,7 +33,7 @@ from _kcapi.transform import BackendInfo, Transform
 
 from . import _reference as ref
 from ._aead import (DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, Engine, KernelAead, MAC_CHECK_FAILED,
-                    composed_info, fallback, is_buffer, keyring_kernel, locked, random_nonce)
+                    composed_info, fallback, is_buffer, locked, random_nonce)
 from ._buffers import c_view, crypt_views, long_bytes, plain
 
 __all__ = ["ChaCha20Poly1305Cipher", "new", "key_size"]
@@ -380,7 +380,7 @@ def new(*, key: Any, nonce: Any = None) -> Any:
         if not names.aead:
             raise keyring_needs_kernel(key, "XChaCha20-Poly1305 (a 24-byte nonce)",
                                        _KEYRING_ONE_SHOT)
-        keyring_kernel(key, "ChaCha20-Poly1305", [("aead", names.aead)])
+        routing.needs_kernel(key, "ChaCha20-Poly1305", [("aead", names.aead)])
         made = ChaCha20Poly1305Cipher(key, bytes(nonce))
         made._one_shot()  # keys the transform now: the key's errors surface here
         return made

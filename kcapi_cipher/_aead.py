@@ -132,21 +132,6 @@ def fallback(make: Any, kernel_name: str, needs: list[tuple[str, str]]) -> Any:
     return _routing.software(make, kernel_name, routing.needs_reason(needs))
 
 
-def keyring_kernel(key: KeyringKey, label: str, needs: list[tuple[str, str]]) -> None:
-    """Check that the kernel can serve an object keyed from the keyring: no software can.
-
-    Args:
-        key: the keyring key.
-        label: the construction, for the error (``'AES MODE_GCM'``).
-        needs: the ``(kind, name)`` algorithms the keyring-keyed object needs.
-
-    Raises:
-        KernelUnavailableError: ``reason='keyring-needs-kernel'``: the ``software``
-            policy, or the kernel lacks one of ``needs`` (its errno kept).
-    """
-    routing.needs_kernel(key, label, needs)
-
-
 F = TypeVar("F", bound=Callable[..., Any])
 
 

@@ -39,7 +39,7 @@ from _kcapi.names import ccm_names
 from _kcapi.transform import BackendInfo, Transform
 
 from ._aead import (ALL, DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, Engine, KernelAead, MAC_CHECK_FAILED,
-                    MessageTooLongError, check_aes_key, composed_info, fallback, keyring_kernel,
+                    MessageTooLongError, check_aes_key, composed_info, fallback,
                     locked, random_nonce)
 from ._buffers import c_view, crypt_views, long_bytes, plain, writable
 from ._mode_gcm import cipher_name, software
@@ -503,7 +503,7 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
     names = ccm_names(cipher)
     needs = [("skcipher", names.stream), ("hash", names.mac)]
     if isinstance(key_bytes, KeyringKey):
-        keyring_kernel(key_bytes, "AES MODE_CCM", needs)
+        routing.needs_kernel(key_bytes, "AES MODE_CCM", needs)
         made = CcmMode(cipher, key_bytes, nonce_bytes, mac_len, msg_len, assoc_len)
         # Key a transform now, so that the key's errors surface here: the one-shot
         # ccm() where the kernel has it (kept), else the composed path's ctr().

@@ -40,7 +40,7 @@ from _kcapi.transform import BackendInfo, Transform
 from . import _reference as ref
 from ._aead import (ALL, DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, Engine, KernelAead, MAC_CHECK_FAILED,
                     MessageTooLongError, check_aes_key, composed_info, fallback, is_buffer,
-                    keyring_kernel, locked, random_nonce)
+                    locked, random_nonce)
 from ._buffers import c_view, crypt_views, long_bytes, plain
 
 __all__ = ["GcmMode", "create"]
@@ -459,7 +459,7 @@ def _keyring_gcm(cipher: str, key: KeyringKey, nonce: bytes, mac_len: Any) -> Gc
                                    _KEYRING_ONE_SHOT)
     if type(mac_len) is not int or mac_len not in _KERNEL_TAG_SIZES:
         raise keyring_needs_kernel(key, f"{label} with mac_len={mac_len}", _KEYRING_ONE_SHOT)
-    keyring_kernel(key, label, [("aead", gcm_names(cipher).aead)])
+    routing.needs_kernel(key, label, [("aead", gcm_names(cipher).aead)])
     made = GcmMode(cipher, key, nonce, mac_len)
     made._one_shot()  # keys the transform now: the key's errors surface here
     return made
