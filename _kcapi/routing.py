@@ -86,22 +86,18 @@ def software_refusal(python_name: str, detail: str = "") -> KernelUnavailableErr
 
 def _kernel_or_none(chosen: str, kind: str, name: str, key: bytes | KeyringKey | None,
                     authsize: int | None) -> Transform | None:
-    in_keyring = isinstance(key, KeyringKey)
-    if chosen == policy.SOFTWARE and not in_keyring:
+    if isinstance(key, KeyringKey):  # no software can use it: the kernel, or why not
+        needs_kernel(key, name, [(kind, name)])
+        return transform.get(kind, name, key, authsize)
+    if chosen == policy.SOFTWARE:
         return None
     try:
-        if chosen == policy.SOFTWARE:
-            raise keyring_needs_kernel(key, name, "the backend policy is 'software'")
         found = transform._lookup(kind, name)
         if isinstance(found, KernelUnavailableError):
-            if in_keyring:
-                # strerror: the text without the "[errno ...]" that str() appends again.
-                raise keyring_needs_kernel(key, name, found.strerror or str(found),
-                                           found.errno) from None
             raise found.fresh()
         return found if key is None else transform.get(kind, name, key, authsize)
     except KernelUnavailableError:
-        if chosen == policy.KERNEL or in_keyring:
+        if chosen == policy.KERNEL:
             raise
         return None
 
@@ -185,6 +181,7 @@ def needs_kernel(key: KeyringKey, label: str, needs: list[tuple[str, str]]) -> N
     for kind, name in needs:
         found = transform._lookup(kind, name)
         if isinstance(found, KernelUnavailableError):
+            # strerror: the text without the "[errno ...]" that str() appends again.
             raise keyring_needs_kernel(key, label, found.strerror or str(found), found.errno)
 
 
