@@ -261,6 +261,56 @@ def test_aead_data(name, entry):
     _check(c, _aead_cases(c, entry), allow_zeroed_output=entry == "decrypt_and_verify")
 
 
+# -- odd input and odd output= together ----------------------------------------------------
+
+#: The input kinds that are buffers (the others are refused before ``output=`` is looked at).
+BUFFER_KINDS = [k for k in KINDS if k not in ("bytes", "str", "list", "None", "int")]
+#: What each construction's data-carrying calls are, and the steps after them.
+_PAIR_ENTRIES = {"block": ["encrypt", "decrypt"], "stream": ["encrypt", "decrypt"],
+                 "aead": ["encrypt", "decrypt", "encrypt_and_digest", "decrypt_and_verify"]}
+
+
+def _both(method: str, kind: str, out_kind: str, data: bytes, extra: tuple = ()) -> Step:
+    def call(o: Any, s: dict[str, Any]) -> Any:
+        return getattr(o, method)(arg(s, kind, data), *extra,
+                                  output=arg(s, out_kind, bytes(len(data))))
+    return f"{method}({kind}[{len(data)}], output={out_kind})", call
+
+
+def _pair_cases(c: Construction, method: str) -> list[tuple[str, list[Step], bool]]:
+    """``method(odd input, output=odd buffer)`` for every pair, then calls showing the state.
+
+    Where PyCryptodome counts with ``len()`` (items, not bytes) a kernel-served object must
+    count the same way: the lengths it authenticates, the bytes it writes, what it raises.
+    """
+    decrypting = method.startswith("decrypt")
+    if c.api == "aead":
+        extra = (WRONG_TAG,) if method == "decrypt_and_verify" else ()
+        tail = ([] if method.endswith(("digest", "verify"))
+                else _aead_tail("decrypt" if decrypting else "encrypt"))
+        if method == "encrypt_and_digest":
+            tail = [("digest()", lambda o, s: o.digest())]
+    else:
+        extra, tail = (), [_plain(method, _payload(c.block))]
+    cases = []
+    for size in (4, 2 * c.block):
+        data = _payload(size)
+        for kind in BUFFER_KINDS:
+            for out_kind in OUTPUT_KINDS:
+                if grid.possible(kind, data) and grid.possible(out_kind, data):
+                    cases.append((f"{kind} into {out_kind}/{size}",
+                                  [_both(method, kind, out_kind, data, extra)] + tail,
+                                  decrypting and c.api == "aead"))
+    return cases
+
+
+@pytest.mark.parametrize("name, method", [(n, m) for n, c in CONSTRUCTIONS.items()
+                                          for m in _PAIR_ENTRIES.get(c.api, ())])
+def test_input_and_output_kinds_together(name, method):
+    c = CONSTRUCTIONS[name]
+    _check(c, _pair_cases(c, method), allow_zeroed_output=method == "decrypt_and_verify")
+
+
 CMACS = [n for n, c in CONSTRUCTIONS.items() if c.api == "cmac"]
 
 

@@ -16,7 +16,7 @@ import gc
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from compat_tests.grid import KINDS, OUTPUT_KINDS, arg
@@ -80,6 +80,9 @@ def _check_sequence(name: str, steps: list[tuple[str, Any]]) -> None:
 
 @pytest.mark.parametrize("name", AEADS)
 @given(calls=st.lists(_STEP, min_size=1, max_size=8))
+# A whole message counted in items (two bytes per 'H'), written into a buffer of that format.
+@example(calls=[("encrypt_and_digest", "cast-H", 2, ("cast-H", 0), False)])
+@example(calls=[("decrypt_and_verify", "cast-I", 32, ("cast-I", 0), False)])
 def test_aead_call_sequences(name, calls):
     _check_sequence(name, [_step(*call) for call in calls])
 

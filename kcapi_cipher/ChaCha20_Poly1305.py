@@ -275,7 +275,7 @@ class ChaCha20Poly1305Cipher(KernelAead):
             ``(ciphertext, tag)``.
         """
         sealed = None
-        if self._whole_start(ENCRYPT):
+        if self._whole_start(ENCRYPT) and self._counted_in_bytes(plaintext):
             try:
                 src, _ = crypt_views(plaintext, None)
             except Exception:
@@ -305,7 +305,7 @@ class ChaCha20Poly1305Cipher(KernelAead):
         Raises:
             ValueError: ``"MAC check failed"``.
         """
-        if self._whole_start(DECRYPT):
+        if self._whole_start(DECRYPT) and self._counted_in_bytes(ciphertext):
             try:
                 src, _ = crypt_views(ciphertext, None)
             except Exception:

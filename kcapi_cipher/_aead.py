@@ -63,7 +63,7 @@ from _kcapi.keyring import KeyringKey
 from _kcapi.skcipher import overlap
 from _kcapi.transform import BackendInfo, Transform
 
-from ._buffers import c_view
+from ._buffers import c_view, plain
 from ._copying import Uncopyable
 from ._results import fill_bytes
 
@@ -490,6 +490,17 @@ class KernelAead(Uncopyable):
         return tag
 
     # -- the kernel's one-shot AEAD -------------------------------------------------------
+
+    @staticmethod
+    def _counted_in_bytes(data: Any, output: Any = None) -> bool:
+        """Whether PyCryptodome's ``len()`` of the message (and of ``output``) is its size.
+
+        The one-shot AEAD authenticates byte counts; PyCryptodome counts items
+        (``len()`` of a memoryview cast to 'H' is half its bytes) and slices
+        them.  Only plain byte strings may take the one-shot path; the rest are
+        composed, step by step as PyCryptodome runs them.
+        """
+        return plain(data) and (output is None or plain(output))
 
     def _whole(self, size: int) -> tuple[Transform, bytes] | None:
         """The one-shot transform and IV, if no engine runs and ``size`` more bytes fit."""

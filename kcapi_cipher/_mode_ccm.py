@@ -273,7 +273,7 @@ class CcmMode(KernelAead):
             The ciphertext, or ``None`` when ``output`` was given.
         """
         self._begin(ENCRYPT, plaintext)
-        if self._whole_message(plaintext):
+        if self._whole_message(plaintext) and self._counted_in_bytes(plaintext, output):
             try:
                 src, dst = crypt_views(plaintext, output)
             except Exception:
@@ -363,7 +363,7 @@ class CcmMode(KernelAead):
             ValueError: ``"MAC check failed"``.
         """
         self._begin(DECRYPT, ciphertext)
-        if self._whole_message(ciphertext):
+        if self._whole_message(ciphertext) and self._counted_in_bytes(ciphertext, output):
             try:
                 src, dst = crypt_views(ciphertext, output)
             except Exception:

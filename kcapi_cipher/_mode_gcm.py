@@ -316,7 +316,8 @@ class GcmMode(KernelAead):
         """
         self._start(ENCRYPT, plaintext, False)
         src, dst = crypt_views(plaintext, output)
-        sealed = self._seal(src) if self._regular() else None
+        whole = self._regular() and self._counted_in_bytes(plaintext, output)
+        sealed = self._seal(src) if whole else None
         if sealed is None:
             refusal = self._compose_refusal()
             if refusal is not None:
@@ -341,7 +342,7 @@ class GcmMode(KernelAead):
             ValueError: ``"MAC check failed"``.
         """
         self._start(DECRYPT, ciphertext, False)
-        if self._regular():
+        if self._regular() and self._counted_in_bytes(ciphertext, output):
             try:
                 src, dst = crypt_views(ciphertext, output)
             except Exception:
