@@ -1,7 +1,8 @@
 """``kcapi``: the command-line tools, ``kcapi doctor``, ``kcapi sum`` and ``kcapi run``.
 
 ``kcapi doctor [--json]`` says what this kernel's crypto API gives this
-process; ``kcapi sum`` is ``sha256sum`` & co. served by the kernel; ``kcapi
+process; ``kcapi sum`` is ``sha256sum`` & co. served by the kernel
+(:mod:`kcapi_hashlib.checksum`, the library's own command); ``kcapi
 run`` runs an unchanged Python program with kcapi serving its hashlib, hmac
 and PyCryptodome imports (:mod:`kcapi_shim`).  Each
 subcommand parses its own arguments (``kcapi sum --help``); the installed
@@ -24,9 +25,9 @@ def _doctor(args: list[str]) -> int:
 
 
 def _sum(args: list[str]) -> int:
-    from . import sum as sum_command
+    from kcapi_hashlib import checksum
 
-    return sum_command.main(args)
+    return checksum.main(args)
 
 
 def _run(args: list[str]) -> int:

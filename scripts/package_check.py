@@ -13,8 +13,9 @@ wheel anywhere.  Checked:
   name exactly the tested versions (``scripts/pythons.py``'s ``TESTED``) and
   CPython; the sdist's ``PKG-INFO`` carries the same name and version;
 - the wheel's ``entry_points.txt``: the ``kcapi`` console script;
-- the wheel holds the four import packages (every source file of each, with
-  ``py.typed``), the licence, the ``.dist-info`` and nothing else: no tests;
+- the wheel holds the five import packages (every source file of each and of
+  their sub-packages, with ``py.typed``), the licence, the ``.dist-info`` and
+  nothing else: no tests;
 - the sdist is the source tree: every file of it (tracked by git, or new and
   not ignored) except CI's own (``.ci/``, ``.gitignore``), and nothing else
   besides what the build writes (``PKG-INFO``, ``setup.cfg``, ``*.egg-info/``).  Without git (a
@@ -171,7 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     project = pyproject["project"]
-    packages = pyproject["tool"]["setuptools"]["packages"]
+    # The top-level import packages; rglob below also covers their sub-packages,
+    # so a sub-package missing from pyproject's list is reported as missing files.
+    packages = sorted({name.split(".")[0] for name in pyproject["tool"]["setuptools"]["packages"]})
     checks = Checks()
     check_wheel(checks, args.wheel, project, packages)
     check_sdist(checks, args.sdist, project)

@@ -25,9 +25,10 @@ import pytest
 
 from _kcapi import _syscalls
 from kcapi_cli import __main__ as cli
-from kcapi_cli import progress
-from kcapi_cli.quoting import quotef
-from kcapi_cli.sumformat import (LineParser, bsd_tag, escape_name, format_line, unescape_name)
+from kcapi_hashlib.checksum import progress
+from kcapi_hashlib.checksum.quoting import quotef
+from kcapi_hashlib.checksum.formats import (LineParser, bsd_tag, escape_name, format_line,
+                                            unescape_name)
 
 from .support import require_kernel_alg
 

@@ -114,6 +114,31 @@ def test_the_rule_catches_what_it_forbids():
     assert len(_offences("_kcapi/transform.py", source)) == 2  # the probe is its own
 
 
+#: The library packages: the command line (kcapi_cli) imports them, never the reverse.
+LIBRARIES = ("_kcapi", "kcapi_hashlib", "kcapi_cipher")
+
+
+def _absolute_imports(tree: ast.AST) -> set[str]:
+    """The modules a module imports by absolute name (relative imports stay in its package)."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+    return found
+
+
+def test_the_libraries_never_import_the_command_line():
+    offences = [f"{module}: {name}" for module, tree in _sources()
+                if module.split("/")[0] in LIBRARIES
+                for name in _absolute_imports(tree) if name.split(".")[0] == "kcapi_cli"]
+    assert offences == [], "\n".join(offences)
+    checker = ast.parse("from kcapi_cli import sum\nimport kcapi_cli.doctor as d\n"
+                        "from . import cli\ndef f():\n    from kcapi_cli.run import main\n")
+    assert _absolute_imports(checker) == {"kcapi_cli", "kcapi_cli.doctor", "kcapi_cli.run"}
+
+
 # -- each errno, each object kind -------------------------------------------------------
 
 K16, K32, IV, N12, N11, DATA = b"k" * 16, b"K" * 32, b"i" * 16, b"n" * 12, b"n" * 11, b"x" * 48

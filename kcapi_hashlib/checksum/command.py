@@ -22,7 +22,7 @@ implementation serves the algorithm (as ``cksum --debug`` does).
 
 Files are hashed with ``kcapi_hashlib.file_digest``: a regular file is
 spliced into the kernel.  A large file on a terminal gets a progress bar on
-standard error (see :mod:`kcapi_cli.progress`).
+standard error (see :mod:`.progress`).
 """
 
 from __future__ import annotations
@@ -42,10 +42,10 @@ from kcapi_hashlib import hmac as kcapi_hmac
 
 from . import progress
 from .console import Console
+from .formats import (FAILED, FAILED_OPEN, OK, LineParser, bsd_tag, format_line, format_result,
+                      hex_matches, problematic)
+from .options import PROG, Options, UsageError, parse_options, usage_conflict
 from .quoting import quotef
-from .sumformat import (FAILED, FAILED_OPEN, OK, LineParser, bsd_tag, format_line,
-                        format_result, hex_matches, problematic)
-from .sumopts import PROG, Options, UsageError, parse_options, usage_conflict
 
 __all__ = ["main", "run", "Summer", "FatalError", "describe_backend"]
 
@@ -348,8 +348,8 @@ def main(argv: Sequence[str] | None = None, prog: str = PROG) -> int:
     """The ``kcapi sum`` command.
 
     Args:
-        argv: the arguments after ``sum`` (``kcapi_cli.__main__`` passes them);
-            default ``sys.argv[1:]``, for an alias module run as a script.
+        argv: the arguments after the command word (``kcapi sum`` passes
+            those after ``sum``); default ``sys.argv[1:]``.
         prog: the program name for messages.
 
     Returns:
