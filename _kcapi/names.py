@@ -1,4 +1,12 @@
-"""The one table of kernel algorithm names, keyed by the Python names users write."""
+"""The one table of kernel algorithm names, keyed by the Python names users write.
+
+Sections: hashes (:class:`HashSpec`, looked up by any hashlib spelling); AEAD
+constructions, CMAC and the RNG; block and stream ciphers for skcipher sockets;
+then :data:`ALGORITHMS`, every algorithm the library serves as a typed
+:class:`Algorithm` (Python name, kernel name, AF_ALG kind), one table per
+kind, built from the sections above so that no name is written twice.
+Nothing here touches the kernel.
+"""
 
 from __future__ import annotations
 
@@ -109,8 +117,7 @@ def hmac_kernel_name(spec: HashSpec) -> str:
 
 
 # ---------------------------------------------------------------------------
-# AEAD, MAC and RNG (kcapi_cipher: GCM, CCM, ChaCha20-Poly1305, CMAC, Random).
-# Appended as its own section; the skcipher names live in their own section.
+# AEAD, MAC and RNG: kcapi_cipher's GCM, CCM, ChaCha20-Poly1305, CMAC and Random.
 
 
 @dataclass(frozen=True)
@@ -156,7 +163,6 @@ RNG_NAME = "stdrng"
 
 # ---------------------------------------------------------------------------
 # Symmetric ciphers (skcipher): kcapi_cipher's AES, DES3 and ChaCha20 modes.
-# Appended as its own section; the AEAD/MAC/RNG names live in theirs above.
 
 
 @dataclass(frozen=True)
@@ -167,16 +173,18 @@ class BlockCipherSpec:
         name: the factory's name, passed to the mode modules (``'aes'``, ``'des3'``).
         kernel: the kernel's cipher name (``'aes'``, ``'des3_ede'``).
         block_size: bytes per block.
+        modes: the :data:`SKCIPHER_MODES` the factory sends to the kernel over this cipher.
     """
 
     name: str
     kernel: str
     block_size: int
+    modes: tuple[str, ...]
 
 
 BLOCK_CIPHERS: dict[str, BlockCipherSpec] = {
-    "aes": BlockCipherSpec("aes", "aes", 16),
-    "des3": BlockCipherSpec("des3", "des3_ede", 8),
+    "aes": BlockCipherSpec("aes", "aes", 16, ("ecb", "cbc", "ctr", "cfb", "ofb", "xts", "hctr2")),
+    "des3": BlockCipherSpec("des3", "des3_ede", 8, ("ecb", "cbc", "ctr", "cfb", "ofb")),
 }
 
 #: Kernel templates of the block cipher modes kcapi_cipher sends to skcipher sockets.
@@ -201,3 +209,77 @@ def skcipher_name(mode: str, cipher: str) -> str:
 CHACHA20 = "chacha20"
 #: XChaCha20: a 32-byte IV, the 192-bit nonce followed by a little-endian 64-bit block counter.
 XCHACHA20 = "xchacha20"
+
+
+# ---------------------------------------------------------------------------
+# Every algorithm the library serves, one typed table per kind, built from the
+# names above (``kcapi doctor`` lists them, in this order).
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    """One algorithm as Python code names it and as the kernel crypto API names it.
+
+    Attributes:
+        name: the Python-side name: hashlib's (``'sha256'``), ``'hmac-sha256'``, or
+            kcapi_cipher's (``'AES.MODE_CBC'``, ``'ChaCha20'``, ``'CMAC(AES)'``).
+        kernel: the kernel's algorithm name, ``''`` when the kernel has no equivalent.
+        kind: the AF_ALG socket type serving it: ``'hash'``, ``'skcipher'``, ``'aead'``
+            or ``'rng'``.
+        parts: for an AEAD, the algorithms serving it where ``kernel`` does not bind:
+            its keystream (``'<name>/stream'``) and its authenticator (``'<name>/mac'``).
+    """
+
+    name: str
+    kernel: str
+    kind: str
+    parts: tuple[Algorithm, ...] = ()
+
+
+#: The hashes HMAC rows are listed over: MD5, SHA-1, SHA-2 and SHA-3 (``hmac.new``'s usual
+#: digestmods); HMAC over any other hash with a kernel name is served the same way.
+HMAC_LISTED = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512",
+               "sha3_224", "sha3_256", "sha3_384", "sha3_512")
+
+
+def _aead(name: str, construction: AeadNames) -> Algorithm:
+    """The table entry of one AEAD construction: its one-shot AEAD and its two parts."""
+    parts = tuple(Algorithm(f"{name}/{role}", kernel, kind)
+                  for role, kernel, kind in (("stream", construction.stream, "skcipher"),
+                                             ("mac", construction.mac, "hash")) if kernel)
+    return Algorithm(name, construction.aead, "aead", parts)
+
+
+HASH_ALGORITHMS: tuple[Algorithm, ...] = tuple(Algorithm(s.name, s.kernel, "hash") for s in _TABLE)
+
+HMAC_ALGORITHMS: tuple[Algorithm, ...] = tuple(
+    Algorithm(f"hmac-{name}", hmac_kernel_name(HASHES[name]), "hash") for name in HMAC_LISTED)
+
+SKCIPHER_ALGORITHMS: tuple[Algorithm, ...] = (
+    *(Algorithm(f"{spec.name.upper()}.MODE_{mode.upper()}", skcipher_name(mode, spec.name),
+                "skcipher") for spec in BLOCK_CIPHERS.values() for mode in spec.modes),
+    *(Algorithm(f"AES.MODE_ADIANTUM(rounds={rounds})", kernel, "skcipher")
+      for rounds, kernel in ADIANTUM.items()),
+    Algorithm("ChaCha20", CHACHA20, "skcipher"),
+    Algorithm("XChaCha20", XCHACHA20, "skcipher"),
+)
+
+AEAD_ALGORITHMS: tuple[Algorithm, ...] = (
+    *(_aead(f"{name.upper()}.MODE_{mode}", names_of(kernel))
+      for name, kernel in AEAD_CIPHERS.items()
+      for mode, names_of in (("GCM", gcm_names), ("CCM", ccm_names))),
+    _aead("ChaCha20_Poly1305", CHACHA20_POLY1305),
+    _aead("XChaCha20_Poly1305", XCHACHA20_POLY1305),
+)
+
+MAC_ALGORITHMS: tuple[Algorithm, ...] = tuple(
+    Algorithm(f"CMAC({spec.name.upper()})", CMAC_TEMPLATE.format(cipher=spec.kernel), "hash")
+    for spec in BLOCK_CIPHERS.values())
+
+RNG_ALGORITHMS: tuple[Algorithm, ...] = (Algorithm(f"Random({RNG_NAME})", RNG_NAME, "rng"),)
+
+#: Each table under its group name (``kcapi doctor``'s ``group`` field), in listing order.
+ALGORITHMS: dict[str, tuple[Algorithm, ...]] = {
+    "hash": HASH_ALGORITHMS, "hmac": HMAC_ALGORITHMS, "cipher": SKCIPHER_ALGORITHMS,
+    "aead": AEAD_ALGORITHMS, "mac": MAC_ALGORITHMS, "rng": RNG_ALGORITHMS,
+}

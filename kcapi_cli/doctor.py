@@ -6,13 +6,13 @@ a diagnosis must look -- and reads ``/proc/crypto``, ``/proc/sys/crypto``,
 ``/proc/self/status``, ``/proc/modules`` and ``modprobe.d``.  It exits 0
 whenever it ran, whatever it found.
 
-``kcapi doctor --json`` prints one JSON object.  Schema ``kcapi-doctor/2``
-(fields are only ever added; a change of meaning gets a new schema name; /2
-replaced /1's ``restrictions`` list, which looked for sysctls that do not
-exist, by ``af_alg_restrict``, and added ``deprecated_af_alg``)::
+``kcapi doctor --json`` prints one JSON object.  Schema ``kcapi-doctor/3``
+(within a schema name, fields are only ever added; a removed field or a
+change of meaning gets a new name: /3 has no ``cipher_table``, /2 has no
+``restrictions``)::
 
     {
-      "schema": "kcapi-doctor/2",
+      "schema": "kcapi-doctor/3",
       "kernel": {"release": str, "machine": str},
       "policy": {"backend": "auto"|"kernel"|"software"|null,   # null: invalid
                  "source": "KCAPI_BACKEND"|"default"|"--backend", "error": str|null},
@@ -41,7 +41,6 @@ exist, by ``af_alg_restrict``, and added ``deprecated_af_alg``)::
                      "line": str}]         # modprobe.d rules against them
       },
       "proc_crypto": {"readable": bool, "entries": int},
-      "cipher_table": str,                 # where the cipher list came from
       "algorithms": [
         {
           "name": str,                     # hashlib / kcapi_cipher name: "sha256",
@@ -61,12 +60,12 @@ exist, by ``af_alg_restrict``, and added ``deprecated_af_alg``)::
       ]
     }
 
-The cipher-side list comes from the cipher sections of ``_kcapi.names`` as
-far as they exist (see :func:`table_probes`); for any group they do not cover
-yet (``cipher``, ``aead``, ``mac``, ``rng``), from :data:`FALLBACK_CIPHERS`
-here.  ``cipher_table`` in the report says which.  An AEAD construction is
-reported with its parts (``AES.MODE_GCM/stream``, ``AES.MODE_GCM/mac``),
-which serve it where the one-shot AEAD is missing.
+The algorithms are the typed tables of ``_kcapi.names`` (``names.ALGORITHMS``:
+one per group, every algorithm and mode the library serves), in their order.
+An AEAD construction is reported with its parts (``AES.MODE_GCM/stream``,
+``AES.MODE_GCM/mac``), which serve it where the one-shot AEAD is missing; a
+construction with no one-shot kernel AEAD (XChaCha20-Poly1305) has its parts
+only.
 """
 
 from __future__ import annotations
@@ -77,18 +76,17 @@ import glob
 import json
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from _kcapi import names, policy, procfs, restriction, routing, transform
 from _kcapi.errors import NO_EQUIVALENT, KernelUnavailableError
 
-__all__ = ["main", "collect", "render_json", "render_table", "SCHEMA", "Probe",
-           "FALLBACK_CIPHERS", "parse_modprobe", "parse_proc_modules", "cipher_probes",
-           "table_probes"]
+__all__ = ["main", "collect", "render_json", "render_table", "SCHEMA", "Probe", "probes",
+           "parse_modprobe", "parse_proc_modules"]
 
-SCHEMA = "kcapi-doctor/2"
+SCHEMA = "kcapi-doctor/3"
 PROG = "kcapi doctor"
 
 FIPS_PATH = "/proc/sys/crypto/fips_enabled"
@@ -98,10 +96,6 @@ MODPROBE_DIRS = ("/etc/modprobe.d", "/run/modprobe.d", "/usr/local/lib/modprobe.
 #: AF_ALG works here when one of these binds: sha256, else sha1 (the one hash on
 #: af_alg_restrict's allow-list for every process).
 PROBES = (("hash", "sha256"), ("hash", "sha1"))
-
-#: HMAC is reported over these hashes (the ones hmac.new users reach for).
-HMAC_OVER = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512",
-             "sha3_224", "sha3_256", "sha3_384", "sha3_512")
 
 
 @dataclass(frozen=True)
@@ -121,152 +115,30 @@ class Probe:
     kernel: str
 
 
-#: The kcapi_cipher algorithms, until ``_kcapi.names`` has a cipher table.
-FALLBACK_CIPHERS: tuple[Probe, ...] = (
-    Probe("AES.MODE_ECB", "cipher", "skcipher", "ecb(aes)"),
-    Probe("AES.MODE_CBC", "cipher", "skcipher", "cbc(aes)"),
-    Probe("AES.MODE_CTR", "cipher", "skcipher", "ctr(aes)"),
-    Probe("AES.MODE_CFB", "cipher", "skcipher", "cfb(aes)"),
-    Probe("AES.MODE_OFB", "cipher", "skcipher", "ofb(aes)"),
-    Probe("AES.MODE_XTS", "cipher", "skcipher", "xts(aes)"),
-    Probe("AES.MODE_HCTR2", "cipher", "skcipher", "hctr2(aes)"),
-    Probe("AES.MODE_ADIANTUM(rounds=12)", "cipher", "skcipher", "adiantum(xchacha12,aes)"),
-    Probe("AES.MODE_ADIANTUM(rounds=20)", "cipher", "skcipher", "adiantum(xchacha20,aes)"),
-    Probe("AES.MODE_GCM", "aead", "aead", "gcm(aes)"),
-    Probe("AES.MODE_CCM", "aead", "aead", "ccm(aes)"),
-    Probe("DES3.MODE_ECB", "cipher", "skcipher", "ecb(des3_ede)"),
-    Probe("DES3.MODE_CBC", "cipher", "skcipher", "cbc(des3_ede)"),
-    Probe("DES3.MODE_CTR", "cipher", "skcipher", "ctr(des3_ede)"),
-    Probe("DES3.MODE_CFB", "cipher", "skcipher", "cfb(des3_ede)"),
-    Probe("DES3.MODE_OFB", "cipher", "skcipher", "ofb(des3_ede)"),
-    Probe("ChaCha20", "cipher", "skcipher", "chacha20"),
-    Probe("XChaCha20", "cipher", "skcipher", "xchacha20"),
-    Probe("ChaCha20_Poly1305", "aead", "aead", "rfc7539(chacha20,poly1305)"),
-    Probe("CMAC(AES)", "mac", "hash", "cmac(aes)"),
-    Probe("Random(stdrng)", "rng", "rng", "stdrng"),
-)
-
-_KINDS = ("hash", "skcipher", "aead", "rng")
-_GROUP_OF_KIND = {"skcipher": "cipher", "aead": "aead", "rng": "rng", "hash": "mac"}
+#: The group of an AEAD's part, by its AF_ALG kind: a keystream is a cipher, an authenticator a MAC.
+_GROUP_OF_PART = {"skcipher": "cipher", "hash": "mac"}
 
 
 # -- what to probe --------------------------------------------------------
 
-def hash_probes() -> list[Probe]:
-    """Every hashlib name of the algorithm table, then HMAC over the common hashes."""
-    found = [Probe(spec.name, "hash", "hash", spec.kernel) for spec in names.HASHES.values()]
-    for name in HMAC_OVER:
-        spec = names.HASHES.get(name)
-        if spec is not None:
-            found.append(Probe(f"hmac-{name}", "hmac", "hash", names.hmac_kernel_name(spec)))
-    return found
+def probes(tables: dict[str, tuple[names.Algorithm, ...]] = names.ALGORITHMS) -> list[Probe]:
+    """One probe per algorithm of the name tables, then one per part of each AEAD.
 
+    Args:
+        tables: group -> its algorithms (``_kcapi.names.ALGORITHMS``).
 
-def _named_probes(label: str, entry: Any) -> list[Probe]:
-    """Rows for one AEAD construction of the table (its one-shot AEAD, then its parts)."""
+    Returns:
+        The probes, in table order; an AEAD without a one-shot kernel AEAD
+        contributes its parts only.
+    """
     found = []
-    aead, stream, mac = (getattr(entry, a, "") for a in ("aead", "stream", "mac"))
-    if isinstance(aead, str):
-        found.append(Probe(label, "aead", "aead", aead))
-    if isinstance(stream, str) and stream:
-        found.append(Probe(f"{label}/stream", "cipher", "skcipher", stream))
-    if isinstance(mac, str) and mac:
-        found.append(Probe(f"{label}/mac", "mac", "hash", mac))
+    for group, algorithms in tables.items():
+        for alg in algorithms:
+            if alg.kernel or alg.kind != "aead":
+                found.append(Probe(alg.name, group, alg.kind, alg.kernel))
+            found += [Probe(part.name, _GROUP_OF_PART[part.kind], part.kind, part.kernel)
+                      for part in alg.parts]
     return found
-
-
-def _typed_entries(module: Any) -> tuple[list[Probe], list[str]]:
-    """Entries of any public table whose items carry ``kernel`` and ``kind`` attributes."""
-    found: list[Probe] = []
-    sources: list[str] = []
-    for attr, table in sorted(vars(module).items()):
-        if attr.startswith("_") or attr in ("HASHES", "HASH_ALIASES", "BLAKE2B_KERNEL"):
-            continue
-        if isinstance(table, dict):
-            items: Iterable[tuple[Any, Any]] = table.items()
-        elif isinstance(table, (list, tuple)):
-            items = ((None, v) for v in table)
-        else:
-            continue
-        before = len(found)
-        for key, entry in items:
-            kernel = getattr(entry, "kernel", None)
-            kind = getattr(entry, "kind", None) or getattr(entry, "type", None)
-            if not isinstance(kernel, str) or kind not in _KINDS or "{" in kernel:
-                continue
-            label = getattr(entry, "name", None) or key or kernel
-            found.append(Probe(str(label), _GROUP_OF_KIND[kind], kind, kernel))
-        if len(found) > before:
-            sources.append(attr)
-    return found, sources
-
-
-def table_probes(module: Any = names) -> tuple[list[Probe], list[str]]:
-    """The cipher-side algorithms ``_kcapi.names`` lists now (its shape is still growing).
-
-    Read, each only if present: tables of entries with ``kernel`` and ``kind``
-    attributes; ``AEAD_CIPHERS`` with ``gcm_names``/``ccm_names``;
-    ``CHACHA20_POLY1305``/``XCHACHA20_POLY1305``; ``CMAC_TEMPLATE``; ``RNG_NAME``.
-
-    Args:
-        module: the algorithm-name table.
-
-    Returns:
-        The probes, and the names of the attributes they came from.
-    """
-    found, sources = _typed_entries(module)
-    ciphers = getattr(module, "AEAD_CIPHERS", None)
-    ciphers = ciphers if isinstance(ciphers, dict) else {}
-    for maker_name, mode in (("gcm_names", "GCM"), ("ccm_names", "CCM")):
-        maker = getattr(module, maker_name, None)
-        if callable(maker) and ciphers:
-            for py_name, kernel_name in ciphers.items():
-                found += _named_probes(f"{py_name.upper()}.MODE_{mode}", maker(kernel_name))
-            sources.append(maker_name)
-    for attr, label in (("CHACHA20_POLY1305", "ChaCha20_Poly1305"),
-                        ("XCHACHA20_POLY1305", "XChaCha20_Poly1305")):
-        entry = getattr(module, attr, None)
-        if entry is not None:
-            found += _named_probes(label, entry)
-            sources.append(attr)
-    template = getattr(module, "CMAC_TEMPLATE", None)
-    if isinstance(template, str) and ciphers:
-        for py_name, kernel_name in ciphers.items():
-            found.append(Probe(f"CMAC({py_name.upper()})", "mac", "hash",
-                               template.format(cipher=kernel_name)))
-        sources.append("CMAC_TEMPLATE")
-    rng = getattr(module, "RNG_NAME", None)
-    if isinstance(rng, str) and rng:
-        found.append(Probe(f"Random({rng})", "rng", "rng", rng))
-        sources.append("RNG_NAME")
-    # A construction with no one-shot kernel AEAD ('' above) has no row of its own.
-    found = [p for p in found if p.kernel or p.group != "aead"]
-    return list(dict.fromkeys(found)), sources
-
-
-def cipher_probes(module: Any = names) -> tuple[list[Probe], str]:
-    """The kcapi_cipher algorithms: what ``_kcapi.names`` lists, the fallback list for the rest.
-
-    For each group (``cipher``, ``aead``, ``mac``, ``rng``) the table does not
-    cover yet, the entries of :data:`FALLBACK_CIPHERS` are used.
-
-    Args:
-        module: the algorithm-name table (``_kcapi.names``).
-
-    Returns:
-        The probes, and a description of where they came from.
-    """
-    found, sources = table_probes(module)
-    # The parts of an AEAD ('AES.MODE_GCM/stream') do not make a group covered.
-    covered = {p.group for p in found if "/" not in p.name}
-    extra = [p for p in FALLBACK_CIPHERS if p.group not in covered]
-    parts = []
-    if sources:
-        parts.append("_kcapi.names (" + ", ".join(sources) + ")")
-    if extra:
-        groups = sorted({p.group for p in extra})
-        parts.append("kcapi_cli.doctor.FALLBACK_CIPHERS (" + ", ".join(groups) + ")")
-    return found + extra, " + ".join(parts)
 
 
 # -- system facts (pure parsers first) --------------------------------------
@@ -459,7 +331,7 @@ def policy_status(override: str | None = None) -> dict[str, Any]:
 
 
 def collect(backend_override: str | None = None) -> dict[str, Any]:
-    """Probe the kernel and read the system's settings into a ``kcapi-doctor/2`` report.
+    """Probe the kernel and read the system's settings into a ``kcapi-doctor/3`` report.
 
     Args:
         backend_override: ``--backend``, applied before anything is probed.
@@ -471,9 +343,8 @@ def collect(backend_override: str | None = None) -> dict[str, Any]:
     pol = policy_status(backend_override)
     restrict = af_alg_restrict_status()
     drivers = procfs.read()
-    ciphers, cipher_source = cipher_probes()
     af_alg = af_alg_status()
-    rows = [probe_row(p, pol["backend"]) for p in hash_probes() + ciphers]
+    rows = [probe_row(p, pol["backend"]) for p in probes()]
     return {
         "schema": SCHEMA,
         "kernel": {"release": uname.release, "machine": uname.machine},
@@ -486,7 +357,6 @@ def collect(backend_override: str | None = None) -> dict[str, Any]:
         "modules": module_status(),
         "proc_crypto": {"readable": os.access(procfs.PROC_CRYPTO, os.R_OK),
                         "entries": len(drivers)},
-        "cipher_table": cipher_source,
         "algorithms": rows,
     }
 
@@ -554,7 +424,6 @@ def _setting_lines(report: dict[str, Any]) -> list[tuple[str, str]]:
     crypto = report["proc_crypto"]
     lines.append(("/proc/crypto", f"{crypto['entries']} entries" if crypto["readable"]
                   else "not readable"))
-    lines.append(("cipher table", report["cipher_table"]))
     return lines
 
 

@@ -8,11 +8,10 @@ The fake syscall layer (``tests.fakes``) provokes the other refusals anywhere.
 from __future__ import annotations
 
 import errno
+import importlib
 import json
 import subprocess
 import sys
-import types
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +39,11 @@ def _forget_probes():
 
 
 def check_schema(report: dict[str, Any]) -> None:
-    """Assert that ``report`` has the documented ``kcapi-doctor/2`` shape."""
-    assert report["schema"] == "kcapi-doctor/2"
+    """Assert that ``report`` has the documented ``kcapi-doctor/3`` shape."""
+    assert report["schema"] == "kcapi-doctor/3"
+    assert set(report) == {"schema", "kernel", "policy", "af_alg", "fips", "af_alg_restrict",
+                           "deprecated_af_alg", "seccomp", "modules", "proc_crypto",
+                           "algorithms"}
     assert isinstance(report["kernel"]["release"], str) and report["kernel"]["release"]
     assert isinstance(report["kernel"]["machine"], str)
     pol = report["policy"]
@@ -73,7 +75,6 @@ def check_schema(report: dict[str, Any]) -> None:
         assert set(rule) == {"module", "rule", "file", "line"}
     assert isinstance(report["proc_crypto"]["readable"], bool)
     assert isinstance(report["proc_crypto"]["entries"], int)
-    assert isinstance(report["cipher_table"], str) and report["cipher_table"]
     rows = report["algorithms"]
     assert rows
     for row in rows:
@@ -225,29 +226,38 @@ def test_pure_parsers(tmp_path):
     assert doctor.fips_status(str(tmp_path / "absent"))["present"] is False
 
 
-@dataclass(frozen=True)
-class CipherSpec:
-    name: str
-    kind: str
-    kernel: str
+def test_rows_are_the_name_tables(capsys):
+    report = run_json(capsys)
+    listed = {(r["name"], r["group"], r["kind"], r["kernel_name"] or "")
+              for r in report["algorithms"]}
+    for group, algorithms in names.ALGORITHMS.items():
+        for alg in algorithms:
+            own = (alg.name, group, alg.kind, alg.kernel)
+            assert (own in listed) == bool(alg.kernel or alg.kind != "aead"), own
+            for part in alg.parts:
+                assert part.name.startswith(alg.name + "/") and part.kind in ("skcipher", "hash")
+                assert (part.name, {"skcipher": "cipher", "hash": "mac"}[part.kind], part.kind,
+                        part.kernel) in listed
+    assert len(listed) == len(report["algorithms"])  # no row twice
 
 
-def test_cipher_list_follows_the_name_table():
-    # Today's table: AEAD, MAC and RNG sections; the skcipher section is not there yet.
-    probes, source = doctor.cipher_probes(names)
-    groups = {p.group for p in probes}
-    assert {"cipher", "aead", "mac", "rng"} <= groups
-    assert all(p.kind in ("hash", "skcipher", "aead", "rng") for p in probes)
-    # A table with typed entries (a future skcipher section) replaces the fallback list.
-    table = types.SimpleNamespace(SKCIPHERS={"AES.MODE_CBC": CipherSpec("AES.MODE_CBC",
-                                                                        "skcipher", "cbc(aes)")})
-    probes, source = doctor.cipher_probes(table)
-    assert doctor.Probe("AES.MODE_CBC", "cipher", "skcipher", "cbc(aes)") in probes
-    assert "SKCIPHERS" in source and "(aead, mac, rng)" in source
-    # No cipher section at all: the fallback list only.
-    probes, source = doctor.cipher_probes(types.SimpleNamespace())
-    assert probes == list(doctor.FALLBACK_CIPHERS)
-    assert source == "kcapi_cli.doctor.FALLBACK_CIPHERS (aead, cipher, mac, rng)"
+@pytest.mark.parametrize("factory", ["AES", "DES3"])
+def test_every_kernel_mode_of_each_factory_is_listed(factory, capsys):
+    """Each factory's modes served through a kernel skcipher: a row each, none unknown."""
+    module = importlib.import_module(f"kcapi_cipher.{factory}")
+    spec = names.BLOCK_CIPHERS[factory.lower()]
+    rows = {r["name"]: r for r in run_json(capsys)["algorithms"]}
+    for mode in spec.modes:
+        r = rows[f"{factory}.MODE_{mode.upper()}"]
+        assert hasattr(module, f"MODE_{mode.upper()}")
+        assert (r["group"], r["kind"], r["kernel_name"]) == (
+            "cipher", "skcipher", f"{mode}({spec.kernel})")
+    listed = {name.split(".", 1)[1].split("(")[0].split("/")[0] for name in rows
+              if name.startswith(factory + ".")}
+    assert listed <= {m for m in dir(module) if m.startswith("MODE_")}
+    if factory == "DES3":  # served in CTR, CFB and OFB as well as ECB and CBC
+        assert listed == {"MODE_ECB", "MODE_CBC", "MODE_CTR", "MODE_CFB", "MODE_OFB"}
+    assert rows[f"CMAC({factory})"]["kernel_name"] == f"cmac({spec.kernel})"
 
 
 def test_exit_status_is_zero_whatever_it_finds(capsys, fake_kernel):  # noqa: F811
