@@ -1,6 +1,6 @@
 """The kernel skcipher object: requests of (operation, IV, data) on pooled op sockets.
 
-Protocol (``algif_skcipher``), as measured on Linux 6.1 (see KERNEL_NOTES.md):
+Protocol (``algif_skcipher``), as measured on Linux 6.1:
 
 * the first ``sendmsg`` of a request carries two control messages,
   ALG_SET_OP (encrypt or decrypt) and ALG_SET_IV, then the data; a ``recv``
