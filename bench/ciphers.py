@@ -16,11 +16,11 @@ from Crypto.Cipher import ChaCha20_Poly1305 as RefChaChaPoly
 from kcapi_cipher import AES, ChaCha20_Poly1305
 
 from . import tools
-from .syscount import mark_line, trace_script
+from .syscount import calls_per_op
 
 KEY16, KEY32 = bytes(range(16)), bytes(range(32))
 IV, NONCE8, NONCE12 = bytes(16), bytes(8), bytes(12)
-CHUNK = 64 * 1024  # raw code must bound each request too, or it blocks (see KERNEL_NOTES)
+CHUNK = 64 * 1024  # raw code bounds each request too: a large unread send blocks forever
 
 # name -> (ours, PyCryptodome, kernel skcipher name for raw code and kcapi-enc, or '')
 CIPHERS: dict[str, tuple[Callable[[bytes], Any], Callable[[bytes], Any], str]] = {
@@ -169,10 +169,4 @@ def syscalls_per_op(work: Path) -> dict[str, dict[str, float]]:
         elif name in AEADS:
             lines += [f"raw_{var} = raw_aead(*AEADS[{name!r}])", f"raw_{var}(d)"]
             cases[f"{name} 1 KiB raw reused"] = f"raw_{var}(d)"
-    for case, stmt in cases.items():
-        lines += [mark_line("start", case), f"for _ in range({n}):", f"    {stmt}",
-                  mark_line("end", case)]
-    counted = trace_script("\n".join(lines) + "\n", work,
-                           {"PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
-    return {case: {"per_op": sum(c.values()) / n, **{k: v / n for k, v in c.items()}}
-            for case, c in counted.items()}
+    return calls_per_op(lines, cases, n, work)

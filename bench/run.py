@@ -35,7 +35,7 @@ from kcapi_hashlib import hmac as k_hmac
 
 from . import ciphers, tools
 
-from .syscount import mark_line, trace_script
+from .syscount import calls_per_op
 
 SIZES = [64, 1024, 16 * 1024, 1024 * 1024]
 HMAC_KEY = b"k" * 32
@@ -212,13 +212,7 @@ def syscalls_per_op(work: Path) -> dict[str, dict[str, float]]:
     lines += ["hmac.new(HMAC_KEY, d64, 'sha256').digest()",
               "hnaive = raw_naive('hmac-sha256', d64); hnaive()",
               "hreused = raw_reused('hmac-sha256', d64); hreused()"]
-    for name, stmt in cases.items():
-        lines += [mark_line("start", name), f"for _ in range({n}):", f"    {stmt}",
-                  mark_line("end", name)]
-    counted = trace_script("\n".join(lines) + "\n", work,
-                           {"PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
-    return {name: {"per_op": sum(c.values()) / n, **{k: v / n for k, v in c.items()}}
-            for name, c in counted.items()}
+    return calls_per_op(lines, cases, n, work)
 
 
 def file_digest_rows(work: Path, size: int, rounds: int = 5) -> list[Row]:

@@ -48,6 +48,30 @@ def count_between_marks(trace: str) -> dict[str, collections.Counter[str]]:
     return counts
 
 
+def calls_per_op(setup: list[str], cases: dict[str, str], n: int,
+                 workdir: Path) -> dict[str, dict[str, float]]:
+    """System calls per run of each case's statement, traced in one child script.
+
+    Args:
+        setup: statements the child runs first (imports, warm-up calls).
+        cases: name -> a statement, run ``n`` times between the name's markers.
+        n: repetitions of each statement.
+        workdir: where the script and the strace log are written.
+
+    Returns:
+        name -> ``{"per_op": calls per run, <system call>: calls of it per run, ...}``.
+        The child imports ``bench`` and the packages from this checkout.
+    """
+    lines = list(setup)
+    for name, stmt in cases.items():
+        lines += [mark_line("start", name), f"for _ in range({n}):", f"    {stmt}",
+                  mark_line("end", name)]
+    counted = trace_script("\n".join(lines) + "\n", workdir,
+                           {"PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    return {name: {"per_op": sum(c.values()) / n, **{k: v / n for k, v in c.items()}}
+            for name, c in counted.items()}
+
+
 def trace_script(script: str, workdir: Path, env: dict[str, str] | None = None,
                  timeout: float = 600) -> dict[str, collections.Counter[str]]:
     """Run ``script`` under ``strace -f`` and count the calls between its markers.

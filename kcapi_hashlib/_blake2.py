@@ -41,6 +41,11 @@ _TREE_DEFAULTS = {"fanout": 1, "depth": 1, "leaf_size": 0, "node_offset": 0,
 _BLOCK_SIZE = HASHES["blake2b"].block_size
 
 
+def _sizes(theirs: Any) -> tuple[int, int, int, int]:
+    """The size constants of hashlib's class: salt, person, maximum key, maximum digest."""
+    return theirs.SALT_SIZE, theirs.PERSON_SIZE, theirs.MAX_KEY_SIZE, theirs.MAX_DIGEST_SIZE
+
+
 class _Blake2(metaclass=ImmutableType):
     """What blake2b and blake2s objects share: the engine in ``_h``."""
 
@@ -180,10 +185,7 @@ class blake2b(_Blake2):  # noqa: N801 - hashlib's name
     __slots__ = ()
     __module__ = "kcapi_hashlib"
     _theirs = _hashlib.blake2b
-    SALT_SIZE = _hashlib.blake2b.SALT_SIZE
-    PERSON_SIZE = _hashlib.blake2b.PERSON_SIZE
-    MAX_KEY_SIZE = _hashlib.blake2b.MAX_KEY_SIZE
-    MAX_DIGEST_SIZE = _hashlib.blake2b.MAX_DIGEST_SIZE
+    SALT_SIZE, PERSON_SIZE, MAX_KEY_SIZE, MAX_DIGEST_SIZE = _sizes(_hashlib.blake2b)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         software = _software_policy
@@ -201,10 +203,7 @@ class blake2s(_Blake2):  # noqa: N801 - hashlib's name
     __slots__ = ()
     __module__ = "kcapi_hashlib"
     _theirs = _hashlib.blake2s
-    SALT_SIZE = _hashlib.blake2s.SALT_SIZE
-    PERSON_SIZE = _hashlib.blake2s.PERSON_SIZE
-    MAX_KEY_SIZE = _hashlib.blake2s.MAX_KEY_SIZE
-    MAX_DIGEST_SIZE = _hashlib.blake2s.MAX_DIGEST_SIZE
+    SALT_SIZE, PERSON_SIZE, MAX_KEY_SIZE, MAX_DIGEST_SIZE = _sizes(_hashlib.blake2s)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if _software_policy is not True and _routing.kernel_required():

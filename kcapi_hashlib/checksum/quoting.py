@@ -17,6 +17,7 @@ from __future__ import annotations
 import locale
 import os
 import unicodedata
+from collections.abc import Callable
 
 __all__ = ["quotef", "locale_is_utf8"]
 
@@ -69,31 +70,35 @@ def _chunks(name: bytes, utf8: bool) -> list[tuple[bytes, bool]]:
     return out
 
 
-def _needs_quotes(name: bytes, chars: list[tuple[bytes, bool]]) -> bool:
-    """Whether the shell-escape style must add outer quotes (gnulib's elision test)."""
-    if not name:
-        return True
+def _every_char(chars: list[tuple[bytes, bool]], allowed: Callable[[int, int, bool], bool]
+                ) -> bool:
+    """Whether each character passes: a multibyte one when printable, a byte when
+    ``allowed(byte, index, printable)`` says so."""
     for index, (piece, printable) in enumerate(chars):
         if len(piece) > 1:
             if not printable:
-                return True
-            continue
-        c = piece[0]
-        if c in _SAFE and c != ord(":"):
-            continue
-        if c in (ord("{"), ord("}")):
-            if len(name) == 1:
-                return True
-            continue
-        if c in (ord("#"), ord("~")):
-            if index == 0:
-                return True
-            continue
-        if c == ord("@"):
-            continue
-        # Shell specials, quotes, '?', '\\', ':' and unprintable bytes.
-        return True
-    return False
+                return False
+        elif not allowed(piece[0], index, printable):
+            return False
+    return True
+
+
+def _special_at(c: int, index: int, name: bytes) -> bool:
+    """Whether ``{``, ``}``, ``#`` or ``~`` is special where it stands (gnulib's rule):
+    a brace when it is the whole name, ``#`` or ``~`` when it comes first."""
+    return len(name) == 1 if c in b"{}" else index == 0
+
+
+def _needs_quotes(name: bytes, chars: list[tuple[bytes, bool]]) -> bool:
+    """Whether the shell-escape style must add outer quotes (gnulib's elision test)."""
+
+    def plain(c: int, index: int, printable: bool) -> bool:
+        # Shell specials, quotes, '?', '\\', ':' and unprintable bytes are not plain.
+        if c in b"{}#~":
+            return not _special_at(c, index, name)
+        return (c in _SAFE and c != ord(":")) or c == ord("@")
+
+    return not name or not _every_char(chars, plain)
 
 
 def quotef(name: str | bytes, utf8: bool | None = None) -> str:
@@ -126,22 +131,16 @@ def quotef(name: str | bytes, utf8: bool | None = None) -> str:
 
 def _quote_compatible(name: bytes, chars: list[tuple[bytes, bool]]) -> bool:
     """Whether every character is fine inside C double quotes and a shell (gnulib's test)."""
-    for index, (piece, printable) in enumerate(chars):
-        if len(piece) > 1:
-            if not printable:
-                return False
-            continue
-        c = piece[0]
-        if c in _SAFE or c in (ord(" "), ord("'")):
-            continue
-        if c in (ord("{"), ord("}")) and len(name) == 1:
-            continue
-        if c in (ord("#"), ord("~")) and index == 0:
-            continue
-        if c in _SPECIAL or c in b"?\\{}#~" or not printable:
-            return False
+
+    def compatible(c: int, index: int, printable: bool) -> bool:
+        if c in _SAFE or c in b" '":
+            return True
+        if c in b"{}#~":
+            return _special_at(c, index, name)
         # Other printable ASCII (for example '@') counts as compatible.
-    return True
+        return printable and c not in _SPECIAL and c not in b"?\\"
+
+    return _every_char(chars, compatible)
 
 
 def _is_escaped(char: tuple[bytes, bool]) -> bool:
