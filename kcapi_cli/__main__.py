@@ -31,7 +31,7 @@ def _sum(args: list[str]) -> int:
 
 
 def _run(args: list[str]) -> int:
-    from . import run
+    from kcapi_shim import run
 
     return run.main(args)
 

@@ -1,4 +1,4 @@
-"""``python -m kcapi_shim``: an alias of ``kcapi run`` (see :mod:`kcapi_cli.run`).
+"""``python -m kcapi_shim``: the runner behind ``kcapi run`` (see :mod:`kcapi_shim.run`).
 
 ``python -m kcapi_shim [--backend B] SCRIPT [ARG...]`` or ``python -m
 kcapi_shim [--backend B] -m MODULE [ARG...]`` runs an unchanged program with
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from kcapi_cli import run as _run
+from . import run as _run
 
 PROG = "python -m kcapi_shim"
 

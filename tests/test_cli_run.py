@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from kcapi_cli import run as run_command
+from kcapi_shim import run as run_command
 
 from .support import require_kernel_alg
 
