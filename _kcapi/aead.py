@@ -35,7 +35,7 @@ from .errors import KernelUnavailableError
 from .forksafe import zero_copy_receive
 from .keyring import KeyringKey
 from .skcipher import KernelSkcipher, request_limit
-from .transform import Transform
+from .af_alg.tfm import Transform
 
 #: Largest one-shot message (AAD + data + tag); lowered to half the socket
 #: buffers when those are smaller (:func:`_kcapi.skcipher.request_limit`).
@@ -137,18 +137,18 @@ def seal(tfm: Transform, iv: bytes, aad: memoryview, data: memoryview,
     Raises:
         OSError: the kernel failed the operation.
     """
-    op = tfm.op()
+    op = tfm.sockets.take()
     try:
         if not _send_whole(op, [aad, data], _control(ALG_OP_ENCRYPT, iv, aad.nbytes)):
-            tfm.discard(op)
+            tfm.sockets.discard(op)
             return None
         out = bytearray(aad.nbytes + data.nbytes + taglen)
         view = memoryview(out)
         _recv_message(op, view)
     except BaseException:
-        tfm.discard(op)
+        tfm.sockets.discard(op)
         raise
-    tfm.release(op)
+    tfm.sockets.give(op)
     body = aad.nbytes + data.nbytes
     return bytes(view[aad.nbytes:body]), bytes(view[body:])
 
@@ -172,23 +172,23 @@ def open_message(tfm: Transform, iv: bytes, aad: memoryview, data: memoryview,
         TagMismatch: the tag is wrong (EBADMSG); the private buffer is wiped.
         OSError: the kernel failed otherwise.
     """
-    op = tfm.op()
+    op = tfm.sockets.take()
     out = bytearray(aad.nbytes + data.nbytes)
     try:
         if not _send_whole(op, [aad, data, tag], _control(ALG_OP_DECRYPT, iv, aad.nbytes)):
-            tfm.discard(op)
+            tfm.sockets.discard(op)
             return None
         _recv_message(op, memoryview(out))
     except OSError as exc:
-        tfm.discard(op)
+        tfm.sockets.discard(op)
         out[:] = bytes(len(out))  # the kernel decrypts before it checks the tag
         if exc.errno == errno.EBADMSG:
             raise TagMismatch() from None
         raise
     except BaseException:
-        tfm.discard(op)
+        tfm.sockets.discard(op)
         raise
-    tfm.release(op)
+    tfm.sockets.give(op)
     del out[:aad.nbytes]
     return out
 

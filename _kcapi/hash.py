@@ -46,7 +46,8 @@ from typing import Any
 from . import _syscalls, forksafe
 from ._constants import MSG_MORE, SPLICE_F_MORE
 from .atomic import finish, is_interrupt
-from .transform import BackendInfo, Transform
+from .af_alg.tfm import Transform
+from .backend_info import BackendInfo
 
 try:
     import _hashlib as _openssl  # OpenSSL's objects, as hashlib.new gives them
@@ -394,7 +395,7 @@ class KernelHash(metaclass=ImmutableType):
         """
         if self._op is None:
             forksafe.track(self)  # first: a fork must never share a socket with pending state
-            self._op = self._tfm.op_fd()  # out of descriptors: the object is unchanged
+            self._op = self._tfm.fds.take()  # out of descriptors: the object is unchanged
         self._job, self._buf = _Job(self._buf, view), bytearray()
         finish(self._drain)
 
@@ -431,7 +432,7 @@ class KernelHash(metaclass=ImmutableType):
         the held bytes and ``extra`` last."""
         kernel = _syscalls.kernel
         tfm = self._tfm
-        op = tfm.op_fd() if self._op is None else tfm.clone_fd(self._op)
+        op = tfm.fds.take() if self._op is None else tfm.clone_fd(self._op)
         try:
             if self._buf or extra.nbytes:
                 kernel.send_fd(op, [self._buf, extra], 0)
@@ -441,9 +442,9 @@ class KernelHash(metaclass=ImmutableType):
                 raise OSError(errno.EIO, f"the kernel returned {len(out)} of "
                               f"{self._digest_size} digest bytes")
         except BaseException:
-            tfm.discard_fd(op)
+            tfm.fds.discard(op)
             raise
-        tfm.release_fd(op)
+        tfm.fds.give(op)
         return out
 
     def _poison(self) -> None:
@@ -452,7 +453,7 @@ class KernelHash(metaclass=ImmutableType):
         self._job = None
         op, self._op = self._op, None
         if op is not None:
-            self._tfm.discard_fd(op)
+            self._tfm.fds.discard(op)
             forksafe.untrack(self)
         self._buf = bytearray()
 
@@ -503,7 +504,7 @@ class KernelHash(metaclass=ImmutableType):
                     self._digest = None
                     if self._op is None:
                         forksafe.track(self)
-                        self._op = self._tfm.op_fd()
+                        self._op = self._tfm.fds.take()
                     if self._buf:
                         self._send(memoryview(b""))  # the held bytes go first
                     left: list[int | None] = [moved]  # in the pipe; None: ask the pipe

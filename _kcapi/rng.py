@@ -20,7 +20,8 @@ import threading
 from . import _syscalls, routing, transform
 from .errors import KernelUnavailableError
 from .names import RNG_NAME
-from .transform import BackendInfo, Transform
+from .af_alg.tfm import Transform
+from .backend_info import BackendInfo
 
 #: Largest ``recv`` algif_rng serves (MAXSIZE in crypto/algif_rng.c).
 MAX_READ = 128
@@ -98,7 +99,7 @@ class KernelRng:
             return b""
         tfm = self._tfm
         kernel = _syscalls.kernel
-        op = tfm.op()
+        op = tfm.sockets.take()
         try:
             pos = 0
             while pos < size:
@@ -107,9 +108,9 @@ class KernelRng:
                     raise OSError(errno.EIO, f"the kernel's {tfm.name} returned no bytes")
                 pos += got
         except BaseException:
-            tfm.discard(op)
+            tfm.sockets.discard(op)
             raise
-        tfm.release(op)
+        tfm.sockets.give(op)
         return bytes(out)
 
     @property

@@ -40,7 +40,8 @@ from . import _libc, _syscalls
 from ._constants import ALG_OP_DECRYPT, ALG_OP_ENCRYPT, ALG_SET_IV, ALG_SET_OP, SOL_ALG
 from .atomic import is_interrupt
 from .forksafe import zero_copy_receive
-from .transform import BackendInfo, Transform
+from .af_alg.tfm import Transform
+from .backend_info import BackendInfo
 
 #: Largest request (bytes sent before their output is read), unless the socket
 #: buffers are small: then half of the smaller one.
@@ -172,7 +173,7 @@ class KernelSkcipher:
         if not any(src.nbytes for src, _ in pairs):
             return iv
         limit = max(self.block, request_limit(self.tfm) // self.block * self.block)
-        op = self.tfm.op()  # a failure here leaves everything as it was
+        op = self.tfm.sockets.take()  # a failure here leaves everything as it was
         try:
             for request in _requests(pairs, limit):
                 last_src = request[-1][0]
@@ -183,7 +184,7 @@ class KernelSkcipher:
         except BaseException as exc:
             self._fail(op, exc)
             raise
-        self.tfm.release(op)
+        self.tfm.sockets.give(op)
         return iv
 
     def _fail(self, op: socket.socket, exc: BaseException) -> None:
@@ -192,7 +193,7 @@ class KernelSkcipher:
         interrupted in turn, the socket would close when it is garbage.)"""
         if not is_interrupt(exc):
             self.failed = True
-        self.tfm.discard(op)
+        self.tfm.sockets.discard(op)
 
     def crypt_unit(self, encrypt: bool, iv: bytes, src: memoryview, dst: memoryview) -> None:
         """Transform ``src`` into ``dst`` as ONE kernel request (an XTS data unit).
@@ -207,13 +208,13 @@ class KernelSkcipher:
         if src.nbytes > request_limit(self.tfm):
             raise ValueError(f"{src.nbytes} bytes do not fit one kernel request "
                              f"(at most {request_limit(self.tfm)})")
-        op = self.tfm.op()
+        op = self.tfm.sockets.take()
         try:
             self._one(op, encrypt, iv, [(src, dst)])
         except BaseException as exc:
             self._fail(op, exc)
             raise
-        self.tfm.release(op)
+        self.tfm.sockets.give(op)
 
     def _one(self, op: socket.socket, encrypt: bool, iv: bytes, request: list[Pair]) -> int:
         """Send one request (control messages + data, one ``sendmsg``) and read all its output.

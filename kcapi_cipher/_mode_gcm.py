@@ -35,7 +35,8 @@ from _kcapi.errors import KernelUnavailableError, keyring_needs_kernel
 from _kcapi.hash import KernelHash
 from _kcapi.keyring import KeyringKey
 from _kcapi.names import AEAD_CIPHERS, gcm_names
-from _kcapi.transform import BackendInfo, Transform
+from _kcapi.af_alg.tfm import Transform
+from _kcapi.backend_info import BackendInfo
 
 from . import _reference as ref
 from ._aead import (ALL, DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, Engine, KernelAead, MAC_CHECK_FAILED,

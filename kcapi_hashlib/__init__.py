@@ -35,7 +35,7 @@ from _kcapi.keyring import KeyringKey
 from _kcapi.names import (BLAKE2B_KERNEL, HASHES, HashSpec, hash_spec, hashlib_name,
                           hmac_kernel_name)
 from _kcapi.policy import get_backend, set_backend, use_backend
-from _kcapi.transform import BackendInfo
+from _kcapi.backend_info import BackendInfo
 
 from . import _files, _routes
 from ._blake2 import _KERNEL_LIMITS, _Blake2, blake2b, blake2s

@@ -40,7 +40,7 @@ from typing import Any
 from _kcapi import _syscalls
 from _kcapi import policy as _policy
 from _kcapi import routing as _routing
-from _kcapi import transform as _transform
+from _kcapi.af_alg.tfm import Transform
 from _kcapi.errors import keyring_needs_kernel, no_equivalent
 from _kcapi.hash import KernelHash, as_view
 from _kcapi.keyring import KeyringKey
@@ -190,7 +190,7 @@ def _key_bytes(key: Any) -> bytes:
     return key if type(key) is bytes else bytes(memoryview(key))
 
 
-def hmac_transform(spec: HashSpec, key: bytes) -> _transform.Transform | None:
+def hmac_transform(spec: HashSpec, key: bytes) -> Transform | None:
     """The keyed ``hmac(<hash>)`` transform for ``key`` under the policy (``None``: software)."""
     name = hmac_kernel_name(spec)
     if not name:
@@ -367,11 +367,11 @@ def _digest_routed(key: Any, msg: Any, digestmod: Any) -> bytes:
     return state.digest()
 
 
-def pbkdf2(tfm: _transform.Transform, size: int, salt: bytes, iterations: int,
+def pbkdf2(tfm: Transform, size: int, salt: bytes, iterations: int,
            dklen: int) -> bytes:
     """PBKDF2 over a keyed ``hmac(<hash>)`` transform: two system calls per iteration."""
     kernel = _syscalls.kernel
-    op = tfm.op_fd()
+    op = tfm.fds.take()
     out = bytearray()
     try:
         block = 1
@@ -386,7 +386,7 @@ def pbkdf2(tfm: _transform.Transform, size: int, salt: bytes, iterations: int,
             out += acc.to_bytes(size, "big")
             block += 1
     except BaseException:
-        tfm.discard_fd(op)
+        tfm.fds.discard(op)
         raise
-    tfm.release_fd(op)
+    tfm.fds.give(op)
     return bytes(out[:dklen])
