@@ -13,6 +13,8 @@ Layers, bottom up:
   (:class:`~.af_alg.tfm.Transform`) with bounded pools of idle operation sockets.
 * :mod:`.transform` -- the transform cache: one bound transform (or the kernel's
   refusal) per algorithm, an LRU of keyed ones; probed lazily.
+* :mod:`.forksafe` -- the one module that registers fork hooks (once, on first
+  use, in the order its docstring states).
 * :mod:`.routing` -- who serves a new object, the kernel or software, and why:
   the only reader of the policy and of the probes, for every object kind.
 * :mod:`.hash` -- the kernel-backed hash object used for hashes, HMAC and CMAC.

@@ -14,10 +14,9 @@ transform's pool, so threads never share one.
 from __future__ import annotations
 
 import errno
-import os
 import threading
 
-from . import _syscalls, routing, transform
+from . import _syscalls, forksafe, routing, transform
 from .errors import KernelUnavailableError
 from .names import RNG_NAME
 from .af_alg.tfm import Transform
@@ -37,18 +36,18 @@ _lock = threading.Lock()
 _seed = b""
 
 
-def _after_fork_in_child() -> None:
+def after_fork_in_child() -> None:
+    """In a forked child (:mod:`.forksafe`, step 4): a fresh lock (a thread that held
+    this one does not exist there)."""
     global _lock
-    _lock = threading.Lock()  # a thread that held it does not exist in the child
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
+    _lock = threading.Lock()
 
 
 def _personalization() -> bytes:
     """This process's seed bytes (drawn on first use, never at import)."""
     global _seed
     if not _seed:
+        forksafe.install()  # before the lock is first taken
         with _lock:
             if not _seed:
                 _seed = _syscalls.kernel.urandom(SEED_SIZE)

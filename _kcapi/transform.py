@@ -11,12 +11,11 @@ by :mod:`.routing`, which alone reads the probes (:func:`_lookup`).
 
 from __future__ import annotations
 
-import os
 import threading
 import weakref
 from collections import OrderedDict
 
-from . import policy
+from . import forksafe, policy
 from .af_alg.tfm import Transform, drop_all_idle
 from .errors import KernelUnavailableError
 from .keyring import KeyringKey
@@ -28,31 +27,21 @@ KEYED_CACHE_SIZE = 32
 _lock = threading.RLock()  # re-entered when a bind runs out of descriptors
 _unkeyed: dict[tuple[str, str], Transform | KernelUnavailableError] = {}
 _keyed: OrderedDict[tuple[str, str, bytes, int | None], Transform] = OrderedDict()
-_fork_hook_installed = False
 
 
-def _after_fork_in_child() -> None:
-    # Idle pooled op sockets are clean but shared with the parent: the child
-    # must not take the ones the parent will take.  Bound sockets carry no
-    # per-operation state and stay shared.
+def after_fork_in_child() -> None:
+    """In a forked child (:mod:`.forksafe`, step 4): a fresh lock (a thread that held
+    this one does not exist there)."""
     global _lock
     _lock = threading.RLock()
-    drop_all_idle()
-
-
-def _install_fork_hook() -> None:
-    global _fork_hook_installed
-    if not _fork_hook_installed:
-        os.register_at_fork(after_in_child=_after_fork_in_child)
-        _fork_hook_installed = True
 
 
 def _lookup(kind: str, name: str) -> Transform | KernelUnavailableError:
     """The cached unkeyed transform or refusal for ``(kind, name)``, binding on first use."""
     found = _unkeyed.get((kind, name))
     if found is None:
+        forksafe.install()  # before the lock is first taken
         with _lock:
-            _install_fork_hook()
             found = _unkeyed.get((kind, name))
             if found is None:
                 try:
@@ -124,6 +113,7 @@ def get(kind: str, name: str, key: bytes | KeyringKey | None = None,
 
 def clear() -> None:
     """Forget every cached transform and refusal (their sockets close when unused)."""
+    forksafe.install()
     with _lock:
         _unkeyed.clear()
         _keyed.clear()

@@ -9,7 +9,8 @@ that fails closes the socket and raises its own error (:func:`_configure`).
 Op sockets come from two pools of one mechanism (:mod:`.pool`): socket objects
 for skcipher, AEAD and RNG requests, plain descriptors for hash ops.  Every
 live transform is listed (:data:`_live`, weakly): after ``fork()`` and when
-the process runs out of descriptors, all their idle op sockets are closed.
+the process runs out of descriptors, all their idle op sockets are closed
+(:mod:`_kcapi.forksafe` calls :func:`after_fork_in_child`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import struct
 import weakref
 from collections.abc import Callable
 
-from .. import _syscalls, procfs
+from .. import _syscalls, forksafe, procfs
 from .._constants import (ALG_SET_AEAD_AUTHSIZE, ALG_SET_DRBG_ENTROPY, ALG_SET_KEY,
                           ALG_SET_KEY_BY_KEY_SERIAL)
 from ..backend_info import BackendInfo
@@ -100,9 +101,7 @@ class Transform:
         self.sockets: OpPool[socket.socket] = OpPool(sock, SOCKETS)
         self.fds: OpPool[int] = OpPool(sock, DESCRIPTORS)
         self._driver: procfs.Driver | None = None
-        from .. import transform  # the fork hook, installed before the first transform lives
-
-        transform._install_fork_hook()
+        forksafe.install()  # before the first transform lives
         _live.add(self)
 
     def clone_fd(self, fd: int) -> int:
@@ -153,6 +152,12 @@ class Transform:
 def drop_all_idle() -> int:
     """Close the idle op sockets of every live transform; returns how many.  Never raises."""
     return sum(entry.drop_idle() for entry in list(_live))
+
+
+def after_fork_in_child() -> None:
+    """In a forked child (:mod:`_kcapi.forksafe`, step 4): close the idle op sockets, which
+    the parent may take (they are shared)."""
+    drop_all_idle()
 
 
 def live_transforms() -> list[Transform]:
