@@ -133,6 +133,27 @@ def kernel_hash_of(obj: Any) -> KernelHash | None:
     return inner if isinstance(inner, KernelHash) else None
 
 
+def splice_file(obj: KernelHash, fd: int, offset: int,
+                progress: Callable[[int], object] | None = None) -> tuple[int, bool] | None:
+    """Hash the file ``fd`` from ``offset`` into ``obj`` by splice, as ``update()`` calls would.
+
+    Returns:
+        ``(offset reached, whether that is the end of the file)`` (the caller
+        reads the rest when splicing stopped early), or ``None`` when the file
+        cannot be spliced: nothing moved and ``obj`` is unchanged (read it instead).
+
+    Raises:
+        OSError: the kernel failed mid-way (``obj`` is then unusable, as after a
+            failed ``update()``), or ``obj`` was unusable already.
+        BaseException: whatever a signal handler raised (see :mod:`.atomic`).
+    """
+    try:
+        return obj._splice_file(fd, offset, progress)
+    except OSError as exc:
+        if obj._failed or is_interrupt(exc):
+            raise
+        return None
+
 class _Job:
     """Bytes on their way into a hash's kernel state, with the outcome of every send.
 
@@ -538,3 +559,35 @@ class KernelHash(metaclass=ImmutableType):
                     self._poison()  # the kernel's state is unknown now
                 raise
         return True
+
+
+def pbkdf2(tfm: Transform, digest_size: int, salt: bytes, iterations: int, dklen: int) -> bytes:
+    """PBKDF2 (RFC 8018) over a keyed ``hmac(<hash>)`` transform of ``digest_size`` bytes.
+
+    Each iteration is one HMAC on one reused op socket: a ``send`` (without
+    ``MSG_MORE``: the message is complete) and a ``read`` that finalizes it and
+    leaves the socket ready for the next.
+
+    Raises:
+        OSError: the kernel failed (the op socket is closed, not pooled).
+    """
+    kernel = _syscalls.kernel
+    op = tfm.fds.take()
+    out = bytearray()
+    try:
+        block = 1
+        while len(out) < dklen:
+            kernel.send_fd(op, [salt, block.to_bytes(4, "big")], 0)
+            u = kernel.read_fd(op, digest_size)
+            acc = int.from_bytes(u, "big")
+            for _ in range(iterations - 1):
+                kernel.send_fd(op, [u], 0)
+                u = kernel.read_fd(op, digest_size)
+                acc ^= int.from_bytes(u, "big")
+            out += acc.to_bytes(digest_size, "big")
+            block += 1
+    except BaseException:
+        tfm.fds.discard(op)
+        raise
+    tfm.fds.give(op)
+    return bytes(out[:dklen])

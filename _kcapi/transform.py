@@ -111,6 +111,31 @@ def get(kind: str, name: str, key: bytes | KeyringKey | None = None,
     return made
 
 
+# -- what the caches hold (for tests and diagnostics) ----------------------------------
+
+def probes() -> dict[tuple[str, str], Transform | KernelUnavailableError]:
+    """A copy of the cached probes: each ``(kind, name)`` probed so far, with its
+    unkeyed transform or the kernel's refusal (never raised: see ``fresh()``)."""
+    return dict(_unkeyed)
+
+
+def keyed() -> list[Transform]:
+    """The cached keyed transforms, least recently used first."""
+    return list(_keyed.values())
+
+
+def cached() -> list[Transform]:
+    """Every cached transform: the probes that bound, then the keyed ones."""
+    return [t for t in list(_unkeyed.values()) if isinstance(t, Transform)] + keyed()
+
+
+def plant_refusal(kind: str, name: str, refused: KernelUnavailableError) -> None:
+    """Cache ``refused`` as the probe's answer for ``(kind, name)``, as if binding had
+    failed so: a test stands in for a kernel that lacks an algorithm this one has."""
+    with _lock:
+        _unkeyed[(kind, name)] = refused.fresh()
+
+
 def clear() -> None:
     """Forget every cached transform and refusal (their sockets close when unused)."""
     forksafe.install()

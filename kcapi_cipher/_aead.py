@@ -633,6 +633,13 @@ class KernelAead(Uncopyable):
         return None
 
 
+def prepare_one_shot(obj: KernelAead) -> tuple[Transform, bytes] | None:
+    """Look up (and key) ``obj``'s one-shot kernel AEAD now, so that the key's errors
+    surface when the object is made: ``(keyed aead transform, IV)``, or ``None``
+    when the kernel's one-shot AEAD does not serve these parameters."""
+    return obj._one_shot()
+
+
 def composed_info(stream_name: str, mac_name: str) -> BackendInfo:
     """The :class:`BackendInfo` of a composed AEAD: both algorithms and drivers."""
     infos = []

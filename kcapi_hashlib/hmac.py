@@ -37,7 +37,6 @@ import types
 from hmac import compare_digest
 from typing import Any
 
-from _kcapi import _syscalls
 from _kcapi import policy as _policy
 from _kcapi import routing as _routing
 from _kcapi.af_alg.tfm import Transform
@@ -365,28 +364,3 @@ def _digest_routed(key: Any, msg: Any, digestmod: Any) -> bytes:
         return _std_digest(key, msg, std)
     state = KernelHash(tfm, f"hmac-{spec.name}", spec.digest_size, spec.block_size, msg)
     return state.digest()
-
-
-def pbkdf2(tfm: Transform, size: int, salt: bytes, iterations: int,
-           dklen: int) -> bytes:
-    """PBKDF2 over a keyed ``hmac(<hash>)`` transform: two system calls per iteration."""
-    kernel = _syscalls.kernel
-    op = tfm.fds.take()
-    out = bytearray()
-    try:
-        block = 1
-        while len(out) < dklen:
-            kernel.send_fd(op, [salt, block.to_bytes(4, "big")], 0)
-            u = kernel.read_fd(op, size)
-            acc = int.from_bytes(u, "big")
-            for _ in range(iterations - 1):
-                kernel.send_fd(op, [u], 0)
-                u = kernel.read_fd(op, size)
-                acc ^= int.from_bytes(u, "big")
-            out += acc.to_bytes(size, "big")
-            block += 1
-    except BaseException:
-        tfm.fds.discard(op)
-        raise
-    tfm.fds.give(op)
-    return bytes(out[:dklen])

@@ -161,16 +161,14 @@ def pooled_sockets() -> int:
     """Idle op sockets held by the transform pools (bounded by POOL_SIZE each)."""
     from _kcapi import transform
 
-    found = list(transform._unkeyed.values()) + list(transform._keyed.values())
-    return sum(t.idle_count() for t in found if isinstance(t, Transform))
+    return sum(t.idle_count() for t in transform.cached())
 
 
 def cached_transforms() -> int:
     """Bound sockets held by the transform caches (one per algorithm, a bounded LRU of keys)."""
     from _kcapi import transform
 
-    found = list(transform._unkeyed.values()) + list(transform._keyed.values())
-    return sum(1 for t in found if isinstance(t, Transform))
+    return len(transform.cached())
 
 
 def fds_in_use() -> int:

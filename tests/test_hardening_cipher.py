@@ -387,7 +387,7 @@ def test_a_child_never_takes_the_op_socket_of_an_evicted_transform():
     tfm = cipher._engine.tfm
     for _ in range(transform.KEYED_CACHE_SIZE + 8):  # evicted, but the object keeps it
         AES.new(os.urandom(16), AES.MODE_ECB).encrypt(bytes(16))
-    assert all(t is not tfm for t in transform._keyed.values()) and tfm.idle_count() >= 1
+    assert all(t is not tfm for t in transform.keyed()) and tfm.idle_count() >= 1
     _child_mid_request(cipher, lambda: RefAES.new(KEY, AES.MODE_ECB))
 
 
