@@ -9,8 +9,12 @@ Layers, bottom up:
   parsing, the table of kernel algorithm names.
 * :mod:`.backend_info` -- who served an object; :mod:`.keytag` -- cache keys for
   secret keys; :mod:`.descriptors` -- running out of descriptors, recovered.
-* :mod:`.af_alg` -- the AF_ALG interface: bound algorithm sockets
-  (:class:`~.af_alg.tfm.Transform`) with bounded pools of idle operation sockets.
+* :mod:`.interface` -- the kernel interface the object layer uses (bind an
+  algorithm with its key, run a request, clone a hash state, describe the
+  driver), written down as protocols.
+* :mod:`.af_alg` -- its AF_ALG implementation: bound algorithm sockets
+  (:class:`~.af_alg.tfm.Transform`) with bounded pools of idle operation
+  sockets, and the requests of each algorithm type on them.
 * :mod:`.transform` -- the transform cache: one bound transform (or the kernel's
   refusal) per algorithm, an LRU of keyed ones; probed lazily.
 * :mod:`.forksafe` -- the one module that registers fork hooks (once, on first

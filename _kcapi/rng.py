@@ -13,12 +13,12 @@ transform's pool, so threads never share one.
 
 from __future__ import annotations
 
-import errno
 import threading
 
 from . import _syscalls, forksafe, routing, transform
 from .errors import KernelUnavailableError
 from .names import RNG_NAME
+from .af_alg import requests
 from .af_alg.tfm import Transform
 from .backend_info import BackendInfo
 
@@ -97,15 +97,9 @@ class KernelRng:
         if size == 0:
             return b""
         tfm = self._tfm
-        kernel = _syscalls.kernel
         op = tfm.sockets.take()
         try:
-            pos = 0
-            while pos < size:
-                got = kernel.recv_into(op, view[pos:pos + MAX_READ], min(MAX_READ, size - pos))
-                if got <= 0:
-                    raise OSError(errno.EIO, f"the kernel's {tfm.name} returned no bytes")
-                pos += got
+            requests.random(op, tfm.name, view, MAX_READ)
         except BaseException:
             tfm.sockets.discard(op)
             raise

@@ -31,16 +31,13 @@ may happen while a request is in flight (:func:`_kcapi.forksafe.zero_copy_receiv
 
 from __future__ import annotations
 
-import errno
 import socket
-import struct
 from collections.abc import Callable, Iterator, Sequence
 
-from . import _libc, _syscalls
-from ._constants import ALG_OP_DECRYPT, ALG_OP_ENCRYPT, ALG_SET_IV, ALG_SET_OP, SOL_ALG
-from .atomic import is_interrupt
-from .forksafe import zero_copy_receive
+from . import _libc
+from .af_alg import requests
 from .af_alg.tfm import Transform
+from .atomic import is_interrupt
 from .backend_info import BackendInfo
 
 #: Largest request (bytes sent before their output is read), unless the socket
@@ -54,27 +51,12 @@ Advance = Callable[[bytes, bytes, bytes, int], bytes]
 #: (input view, output view) of equal lengths.
 Pair = tuple[memoryview, memoryview]
 
-_OP_ENCRYPT = struct.pack("I", ALG_OP_ENCRYPT)
-_OP_DECRYPT = struct.pack("I", ALG_OP_DECRYPT)
-
-_socket_buffer: int | None = None
-
-
 def request_limit(tfm: Transform) -> int:
     """Bytes per request: :data:`MAX_REQUEST`, or half the smaller socket buffer.
 
-    The buffer sizes are read once per process (``SO_SNDBUF``/``SO_RCVBUF`` of
-    the bound socket; op sockets get the same defaults).
+    The buffer sizes are read once per process (:func:`.af_alg.requests.socket_limit`).
     """
-    global _socket_buffer
-    if _socket_buffer is None:
-        kernel = _syscalls.kernel
-        try:
-            _socket_buffer = min(kernel.getsockopt(tfm.sock, socket.SOL_SOCKET, socket.SO_SNDBUF),
-                                 kernel.getsockopt(tfm.sock, socket.SOL_SOCKET, socket.SO_RCVBUF))
-        except OSError:
-            _socket_buffer = 2 * MAX_REQUEST
-    return max(4096, min(MAX_REQUEST, _socket_buffer // 2))
+    return max(4096, min(MAX_REQUEST, requests.socket_limit(tfm, 2 * MAX_REQUEST) // 2))
 
 
 def no_iv(iv: bytes, last_in: bytes, last_out: bytes, nbytes: int) -> bytes:
@@ -225,37 +207,6 @@ class KernelSkcipher:
         cut the copy short, the rest could not follow (the kernel refuses more
         data for a complete request), so that is an error.
         """
-        kernel = _syscalls.kernel
-        control = [(SOL_ALG, ALG_SET_OP, _OP_ENCRYPT if encrypt else _OP_DECRYPT)]
-        if self.ivsize:
-            control.append((SOL_ALG, ALG_SET_IV, struct.pack("I", len(iv)) + iv))
-        sources = [src for src, _ in request]
-        total = sum(src.nbytes for src in sources)
-        with zero_copy_receive():  # no fork() while the kernel writes into our pages
-            sent = kernel.sendmsg(op, sources, control, 0)
-            if sent != total:
-                raise OSError(errno.EIO, f"the kernel took {sent} of the {total} bytes of a "
-                              f"request to '{self.tfm.name}'")
-            self._receive(op, [dst for _, dst in request])
-        return total
-
-    def _receive(self, op: socket.socket, views: list[memoryview]) -> None:
-        """Fill ``views`` with a request's output (a short read resumes only if the IV chains)."""
-        kernel = _syscalls.kernel
-        views = [v for v in views if v.nbytes]
-        first = True
-        while views:
-            if not first and not self.chains:
-                raise OSError(errno.EIO, f"the kernel returned part of a request to "
-                              f"'{self.tfm.name}', whose IV does not chain")
-            got = kernel.recvmsg_into(op, views) if len(views) > 1 else \
-                kernel.recv_into(op, views[0])
-            if got <= 0:
-                raise OSError(errno.EIO, f"the kernel returned no data for '{self.tfm.name}'")
-            first = False
-            while views and got >= views[0].nbytes:
-                got -= views[0].nbytes
-                views.pop(0)
-            if views:
-                views[0] = views[0][got:]
-
+        return requests.cipher(op, self.tfm.name, encrypt, iv if self.ivsize else None,
+                               [src for src, _ in request], [dst for _, dst in request],
+                               self.chains)
