@@ -7,8 +7,18 @@ Layers, bottom up:
 * :mod:`.errors`, :mod:`.policy`, :mod:`.procfs`, :mod:`.names` -- plain data
   and pure functions: error types, the backend policy, ``/proc/crypto``
   parsing, the table of kernel algorithm names.
-* :mod:`.transform` -- bound algorithm sockets (one per algorithm and key),
-  cached and probed lazily, each with a bounded pool of idle operation sockets.
+* :mod:`.backend_info` -- who served an object; :mod:`.keytag` -- cache keys for
+  secret keys; :mod:`.descriptors` -- running out of descriptors, recovered.
+* :mod:`.interface` -- the kernel interface the object layer uses (bind an
+  algorithm with its key, run a request, clone a hash state, describe the
+  driver), written down as protocols.
+* :mod:`.af_alg` -- its AF_ALG implementation: bound algorithm sockets
+  (:class:`~.af_alg.tfm.Transform`) with bounded pools of idle operation
+  sockets, and the requests of each algorithm type on them.
+* :mod:`.transform` -- the transform cache: one bound transform (or the kernel's
+  refusal) per algorithm, an LRU of keyed ones; probed lazily.
+* :mod:`.forksafe` -- the one module that registers fork hooks (once, on first
+  use, in the order its docstring states).
 * :mod:`.routing` -- who serves a new object, the kernel or software, and why:
   the only reader of the policy and of the probes, for every object kind.
 * :mod:`.hash` -- the kernel-backed hash object used for hashes, HMAC and CMAC.

@@ -24,18 +24,14 @@ chaining is relied on.
 from __future__ import annotations
 
 import errno
-import socket
-import struct
 from collections.abc import Callable
 
-from . import _syscalls, routing, transform
-from ._constants import (ALG_OP_DECRYPT, ALG_OP_ENCRYPT, ALG_SET_AEAD_ASSOCLEN, ALG_SET_IV,
-                         ALG_SET_OP, SOL_ALG)
+from . import routing, transform
+from .af_alg import requests
+from .af_alg.tfm import Transform
 from .errors import KernelUnavailableError
-from .forksafe import zero_copy_receive
 from .keyring import KeyringKey
 from .skcipher import KernelSkcipher, request_limit
-from .transform import Transform
 
 #: Largest one-shot message (AAD + data + tag); lowered to half the socket
 #: buffers when those are smaller (:func:`_kcapi.skcipher.request_limit`).
@@ -49,35 +45,6 @@ class TagMismatch(Exception):
 def one_shot_limit(tfm: Transform) -> int:
     """The largest AAD + data + tag :func:`seal` and :func:`open_message` accept."""
     return min(MAX_ONE_SHOT, request_limit(tfm))
-
-
-def _control(op: int, iv: bytes, assoclen: int | None = None) -> list[tuple[int, int, bytes]]:
-    """The control messages of a first ``sendmsg``: operation, IV, AAD length."""
-    msgs = [(SOL_ALG, ALG_SET_OP, struct.pack("I", op)),
-            (SOL_ALG, ALG_SET_IV, struct.pack("I", len(iv)) + iv)]
-    if assoclen is not None:
-        msgs.append((SOL_ALG, ALG_SET_AEAD_ASSOCLEN, struct.pack("I", assoclen)))
-    return msgs
-
-
-def _recv_message(op: socket.socket, out: memoryview) -> None:
-    """Receive one whole AEAD result into ``out`` (exactly its size) in one ``recv``.
-
-    algif_aead processes the whole message in one ``recv``; a buffer larger
-    than the result would make it wait for a next message, and a ``recv`` of
-    0 bytes returns without processing anything.  An empty result (decrypting
-    an empty message without AAD, which still verifies the tag) is therefore
-    received into a 1-byte buffer, for which the kernel reports 0 bytes.  The
-    kernel writes into our pages: no ``fork()`` meanwhile (see :mod:`.forksafe`).
-    """
-    with zero_copy_receive():
-        if out.nbytes:
-            got = _syscalls.kernel.recv_into(op, out)
-        else:
-            got = _syscalls.kernel.recv_into(op, memoryview(bytearray(1)))
-    if got != out.nbytes:
-        raise OSError(errno.EIO, f"the kernel returned {got} of {out.nbytes} bytes "
-                      "of an AEAD operation")
 
 
 # -- probes and transforms -------------------------------------------------------
@@ -108,17 +75,6 @@ def optional_aead(name: str, key: bytes | KeyringKey, authsize: int) -> Transfor
 # -- one-shot AEAD ----------------------------------------------------------------
 
 
-def _send_whole(op: socket.socket, buffers: list[memoryview],
-                control: list[tuple[int, int, bytes]]) -> bool:
-    """Send a whole one-shot message without blocking; ``False`` if the kernel took less."""
-    total = sum(b.nbytes for b in buffers)
-    try:
-        sent = _syscalls.kernel.sendmsg(op, buffers, control, socket.MSG_DONTWAIT)
-    except BlockingIOError:
-        sent = 0
-    return sent == total
-
-
 def seal(tfm: Transform, iv: bytes, aad: memoryview, data: memoryview,
          taglen: int) -> tuple[bytes, bytes] | None:
     """Encrypt one whole message with the kernel AEAD.
@@ -137,18 +93,17 @@ def seal(tfm: Transform, iv: bytes, aad: memoryview, data: memoryview,
     Raises:
         OSError: the kernel failed the operation.
     """
-    op = tfm.op()
+    op = tfm.sockets.take()
+    out = bytearray(aad.nbytes + data.nbytes + taglen)
+    view = memoryview(out)
     try:
-        if not _send_whole(op, [aad, data], _control(ALG_OP_ENCRYPT, iv, aad.nbytes)):
-            tfm.discard(op)
+        if not requests.aead(op, True, iv, aad.nbytes, [aad, data], view):
+            tfm.sockets.discard(op)
             return None
-        out = bytearray(aad.nbytes + data.nbytes + taglen)
-        view = memoryview(out)
-        _recv_message(op, view)
     except BaseException:
-        tfm.discard(op)
+        tfm.sockets.discard(op)
         raise
-    tfm.release(op)
+    tfm.sockets.give(op)
     body = aad.nbytes + data.nbytes
     return bytes(view[aad.nbytes:body]), bytes(view[body:])
 
@@ -172,23 +127,22 @@ def open_message(tfm: Transform, iv: bytes, aad: memoryview, data: memoryview,
         TagMismatch: the tag is wrong (EBADMSG); the private buffer is wiped.
         OSError: the kernel failed otherwise.
     """
-    op = tfm.op()
+    op = tfm.sockets.take()
     out = bytearray(aad.nbytes + data.nbytes)
     try:
-        if not _send_whole(op, [aad, data, tag], _control(ALG_OP_DECRYPT, iv, aad.nbytes)):
-            tfm.discard(op)
+        if not requests.aead(op, False, iv, aad.nbytes, [aad, data, tag], memoryview(out)):
+            tfm.sockets.discard(op)
             return None
-        _recv_message(op, memoryview(out))
     except OSError as exc:
-        tfm.discard(op)
+        tfm.sockets.discard(op)
         out[:] = bytes(len(out))  # the kernel decrypts before it checks the tag
         if exc.errno == errno.EBADMSG:
             raise TagMismatch() from None
         raise
     except BaseException:
-        tfm.discard(op)
+        tfm.sockets.discard(op)
         raise
-    tfm.release(op)
+    tfm.sockets.give(op)
     del out[:aad.nbytes]
     return out
 

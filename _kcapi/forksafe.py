@@ -1,36 +1,54 @@
-"""Fork safety for objects that hold kernel state in an op socket.
+"""Fork safety: the one module that registers fork hooks, each once, in a stated order.
 
-After ``fork()`` parent and child share every descriptor, so an op socket
-holding a hash's pending state would be fed by both processes.  Objects with
-such state register here; around every ``os.fork()`` (and multiprocessing's
-fork start method) the hooks below, run by CPython:
+After ``fork()`` parent and child share every descriptor and every lock's
+state, so four things need a hand around every ``os.fork()`` (and
+multiprocessing's fork start method; ``subprocess`` execs and runs no hooks):
 
-* before the fork, in the parent: take each object's lock and clone its state
-  into a twin socket (``accept()``);
-* in the parent afterwards: close the twins, release the locks;
-* in the child afterwards: swap each object onto its twin (closing its copy of
-  the parent's socket), release the locks.
+1. **Zero-copy receives** (:func:`zero_copy_receive`): before Linux 6.5,
+   algif_skcipher and algif_aead write a request's output straight into the
+   caller's pages, taken with ``get_user_pages`` but not pinned.  A ``fork()``
+   while such a ``recv`` is in flight makes those pages copy-on-write; if the
+   parent writes to one of them before the kernel does, the output lands in
+   the child's page: the parent reads a wrong result (seen on 6.1).  So each
+   thread holds a lock of its own around such a receive, and the fork takes
+   every other thread's lock: it waits for the receives in flight and holds
+   new ones back until it is done.  These are C-level re-entrant locks used as
+   context managers, so an exception a signal handler raises anywhere cannot
+   leave one held, nor a receive registered that is not in flight.
+2. **Kernel state** (:func:`track`): an op socket holding a hash's pending
+   state would be fed by both processes.  The fork takes each such object's
+   lock and clones its state into a twin socket (``accept()``); the parent
+   closes the twins, the child swaps each object onto its twin.
+3. **Object locks** (:func:`watch_lock`): a fork that catches another thread
+   inside an object's call leaves the child's copy with a lock nobody will
+   release and a half-done state: the child gives it a fresh lock and tells it
+   (``_lost_in_fork()``: it then refuses every call rather than hang).
+4. **Pools and module locks**: idle pooled op sockets are clean but shared
+   with the parent, so the child closes its copies (bound sockets carry no
+   per-operation state and stay shared); the transform cache's lock and the
+   DRBG seed's lock are renewed.  These belong to the modules of
+   :data:`_CHILD_RESETS`, each resetting itself in ``after_fork_in_child()``;
+   a module not imported yet has nothing to reset.
 
-So parent and child continue from the same state with sockets of their own,
-whatever either does next.  ``subprocess`` does not run these hooks (it execs).
+The hooks are registered by :func:`install`, which every mechanism above calls
+on first use (nothing is registered at import time), and run in this order:
 
-Zero-copy receives (:func:`zero_copy_receive`): before Linux 6.5, algif_skcipher
-and algif_aead write a request's output straight into the caller's pages, taken
-with ``get_user_pages`` but not pinned.  A ``fork()`` while such a ``recv`` is in
-flight makes those pages copy-on-write; if the parent writes to one of them
-before the kernel does (another thread, another object on the same page), the
-parent gets a fresh copy and the output lands in the child's page: the parent
-reads a wrong result (seen on 6.1).  So each thread holds a lock of its own
-around such a receive, and the before-fork hook takes every other thread's
-lock: it waits for the receives in flight and holds new ones back until the
-fork is done.  These are C-level re-entrant locks used as context managers, so
-an exception a signal handler raises anywhere cannot leave one held, nor a
-receive registered that is not in flight.
+* before the fork, in the parent: (1) take the other threads' receive locks,
+  then (2) each tracked object's lock, cloning its state;
+* after it, in the parent: (2) close the twins and release the objects' locks,
+  then (1) release the receive locks;
+* after it, in the child: (1) forget the other threads' receive locks,
+  (2) swap each tracked object onto its twin and release its lock, (3) renew
+  the locks of watched objects caught mid-call, (4) close the pools' idle op
+  sockets, renew the module locks.
+
+No hook raises: an exception there is lost and the fork goes ahead anyway.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import weakref
 from typing import Any, Protocol
@@ -59,8 +77,13 @@ _receive_local = threading.local()
 _held_for_fork: list[Any] = []
 
 
-def _install() -> None:
-    """Register the fork hooks (once)."""
+#: Modules resetting their state in a forked child (step 4), in this order: the AF_ALG
+#: transforms' idle op sockets, the transform cache's lock, the DRBG seed's lock.
+_CHILD_RESETS = ("_kcapi.af_alg.tfm", "_kcapi.transform", "_kcapi.rng")
+
+
+def install() -> None:
+    """Register the fork hooks of every mechanism, once per process."""
     global _hooked
     if not _hooked:
         with _hook_lock:
@@ -72,7 +95,7 @@ def _install() -> None:
 
 def track(obj: ForkAware) -> None:
     """Register ``obj`` (it now holds kernel state); cheap to call again."""
-    _install()
+    install()
     _live.add(obj)
 
 
@@ -88,7 +111,7 @@ def zero_copy_receive() -> Any:
     """
     lock = getattr(_receive_local, "lock", None)
     if lock is None:
-        _install()
+        install()
         lock = _receive_local.lock = threading.RLock()
         _receive_locks[threading.get_ident()] = lock
     return lock
@@ -113,7 +136,7 @@ def watch_lock(obj: LockHolder) -> None:
     leaves the child's copy with a lock nobody will release and a half-done state.
     In the child such an object gets a fresh lock and ``_lost_in_fork()`` is called
     (it then refuses every call, with an error, rather than hang)."""
-    _install()
+    install()
     _lock_holders.add(obj)
 
 
@@ -180,3 +203,7 @@ def _after_in_child() -> None:
             holder._lost_in_fork()
         except Exception:  # must not raise: the child would go on with it anyway
             pass
+    for name in _CHILD_RESETS:
+        module = sys.modules.get(name)
+        if module is not None:
+            module.after_fork_in_child()

@@ -1,5 +1,7 @@
 """The kernel-backed hash object, shared by hashlib hashes, HMAC and CMAC.
 
+The kernel is driven through :mod:`.af_alg.hashing` (see :mod:`.interface`).
+
 Cost model (system calls), the reason for the design:
 
 * data is held in user space until it exceeds :data:`HOLD_LIMIT`; a one-shot
@@ -43,10 +45,11 @@ from collections.abc import Callable
 from operator import attrgetter
 from typing import Any
 
-from . import _syscalls, forksafe
-from ._constants import MSG_MORE, SPLICE_F_MORE
+from . import forksafe
+from .af_alg import hashing
 from .atomic import finish, is_interrupt
-from .transform import BackendInfo, Transform
+from .af_alg.tfm import Transform
+from .backend_info import BackendInfo
 
 try:
     import _hashlib as _openssl  # OpenSSL's objects, as hashlib.new gives them
@@ -131,6 +134,27 @@ def kernel_hash_of(obj: Any) -> KernelHash | None:
     inner = getattr(obj, "_hmac", None) if isinstance(obj, _std_hmac.HMAC) else None
     return inner if isinstance(inner, KernelHash) else None
 
+
+def splice_file(obj: KernelHash, fd: int, offset: int,
+                progress: Callable[[int], object] | None = None) -> tuple[int, bool] | None:
+    """Hash the file ``fd`` from ``offset`` into ``obj`` by splice, as ``update()`` calls would.
+
+    Returns:
+        ``(offset reached, whether that is the end of the file)`` (the caller
+        reads the rest when splicing stopped early), or ``None`` when the file
+        cannot be spliced: nothing moved and ``obj`` is unchanged (read it instead).
+
+    Raises:
+        OSError: the kernel failed mid-way (``obj`` is then unusable, as after a
+            failed ``update()``), or ``obj`` was unusable already.
+        BaseException: whatever a signal handler raised (see :mod:`.atomic`).
+    """
+    try:
+        return obj._splice_file(fd, offset, progress)
+    except OSError as exc:
+        if obj._failed or is_interrupt(exc):
+            raise
+        return None
 
 class _Job:
     """Bytes on their way into a hash's kernel state, with the outcome of every send.
@@ -343,7 +367,7 @@ class KernelHash(metaclass=ImmutableType):
         if op is not None:
             self._op = None
             try:
-                _syscalls.kernel.close_fd(op)
+                hashing.close(op)
             except Exception:  # interpreter shutdown
                 pass
 
@@ -363,7 +387,7 @@ class KernelHash(metaclass=ImmutableType):
     def _fork_parent(self) -> None:
         twin, self._twin = self._twin, None
         if twin is not None and twin != _NO_TWIN:
-            _syscalls.kernel.close_fd(twin)
+            hashing.close(twin)
         self._lock.release()
 
     def _fork_child(self) -> None:
@@ -372,12 +396,12 @@ class KernelHash(metaclass=ImmutableType):
             # Sharing the parent's socket would mix both processes' data: refuse instead.
             op, self._op = self._op, None
             if op is not None:
-                _syscalls.kernel.close_fd(op)
+                hashing.close(op)
             self._failed = True
         elif twin is not None:
             op, self._op = self._op, twin
             if op is not None:
-                _syscalls.kernel.close_fd(op)  # the child's copy of the parent's socket
+                hashing.close(op)  # the child's copy of the parent's socket
         self._lock.release()
 
     def _ready(self) -> None:
@@ -394,7 +418,7 @@ class KernelHash(metaclass=ImmutableType):
         """
         if self._op is None:
             forksafe.track(self)  # first: a fork must never share a socket with pending state
-            self._op = self._tfm.op_fd()  # out of descriptors: the object is unchanged
+            self._op = self._tfm.fds.take()  # out of descriptors: the object is unchanged
         self._job, self._buf = _Job(self._buf, view), bytearray()
         finish(self._drain)
 
@@ -407,7 +431,6 @@ class KernelHash(metaclass=ImmutableType):
         job = self._job
         if job is None:
             return True
-        kernel = _syscalls.kernel
         while True:
             sent, refused = job.progress()
             if refused:
@@ -418,7 +441,7 @@ class KernelHash(metaclass=ImmutableType):
                 break
             assert self._op is not None
             try:
-                kernel.send_recorded(self._op, rest, MSG_MORE, job.record)
+                hashing.feed(self._op, rest, job.record)
             except OSError:
                 if job.progress()[1]:
                     self._poison()
@@ -429,21 +452,14 @@ class KernelHash(metaclass=ImmutableType):
     def _final(self, extra: memoryview = memoryview(b"")) -> bytes:
         """Finalize a clone of the state (or a pooled op for held data only), fed
         the held bytes and ``extra`` last."""
-        kernel = _syscalls.kernel
         tfm = self._tfm
-        op = tfm.op_fd() if self._op is None else tfm.clone_fd(self._op)
+        op = tfm.fds.take() if self._op is None else tfm.clone_fd(self._op)
         try:
-            if self._buf or extra.nbytes:
-                kernel.send_fd(op, [self._buf, extra], 0)
-            # A read finalizes pending state (an empty message on a fresh socket).
-            out = kernel.read_fd(op, self._digest_size)
-            if len(out) != self._digest_size:
-                raise OSError(errno.EIO, f"the kernel returned {len(out)} of "
-                              f"{self._digest_size} digest bytes")
+            out = hashing.final(op, self._buf, extra, self._digest_size)
         except BaseException:
-            tfm.discard_fd(op)
+            tfm.fds.discard(op)
             raise
-        tfm.release_fd(op)
+        tfm.fds.give(op)
         return out
 
     def _poison(self) -> None:
@@ -452,7 +468,7 @@ class KernelHash(metaclass=ImmutableType):
         self._job = None
         op, self._op = self._op, None
         if op is not None:
-            self._tfm.discard_fd(op)
+            self._tfm.fds.discard(op)
             forksafe.untrack(self)
         self._buf = bytearray()
 
@@ -480,18 +496,12 @@ class KernelHash(metaclass=ImmutableType):
                 is then unusable, see :meth:`_poison`).
             BaseException: whatever a signal handler raised (see :mod:`.atomic`).
         """
-        kernel = _syscalls.kernel
         start = offset
-        read_end, write_end = kernel.pipe()
+        pipe = hashing.FilePipe(SPLICE_CHUNK)
         try:
-            try:
-                kernel.set_pipe_size(write_end, SPLICE_CHUNK)
-            except OSError as exc:
-                if is_interrupt(exc):
-                    raise
             while True:
                 try:
-                    moved = kernel.splice(fd, write_end, SPLICE_CHUNK, offset)
+                    moved = pipe.fill(fd, offset, SPLICE_CHUNK)
                 except OSError as exc:
                     if offset == start or is_interrupt(exc):
                         raise
@@ -503,37 +513,42 @@ class KernelHash(metaclass=ImmutableType):
                     self._digest = None
                     if self._op is None:
                         forksafe.track(self)
-                        self._op = self._tfm.op_fd()
+                        self._op = self._tfm.fds.take()
                     if self._buf:
                         self._send(memoryview(b""))  # the held bytes go first
                     left: list[int | None] = [moved]  # in the pipe; None: ask the pipe
-                    finish(lambda: self._splice_pipe(read_end, left))
+                    finish(lambda: self._splice_pipe(pipe, left))
                 offset += moved
                 if progress is not None:
                     progress(moved)
         finally:
-            try:
-                kernel.close_fd(read_end)
-            finally:
-                kernel.close_fd(write_end)
+            pipe.close()
 
-    def _splice_pipe(self, pipe: int, left: list[int | None]) -> bool:
+    def _splice_pipe(self, pipe: hashing.FilePipe, left: list[int | None]) -> bool:
         """Splice the pipe's bytes into the kernel state (a step of :func:`.atomic.finish`).
 
         ``left[0]`` is the count still in the pipe; ``None`` while a splice is in
         flight, so that after an interruption the pipe itself is asked.
         """
         self._check()
-        kernel = _syscalls.kernel
         if left[0] is None:
-            left[0] = kernel.pipe_pending(pipe)
+            left[0] = pipe.pending()
         while left[0]:
             count, left[0] = left[0], None
             assert self._op is not None
             try:
-                left[0] = count - kernel.splice(pipe, self._op, count, None, SPLICE_F_MORE)
+                left[0] = count - pipe.drain_into(self._op, count)
             except BaseException as exc:
                 if not is_interrupt(exc):
                     self._poison()  # the kernel's state is unknown now
                 raise
         return True
+
+
+def pbkdf2(tfm: Transform, digest_size: int, salt: bytes, iterations: int, dklen: int) -> bytes:
+    """PBKDF2 (RFC 8018) over a keyed ``hmac(<hash>)`` transform of ``digest_size`` bytes.
+
+    Raises:
+        OSError: the kernel failed.
+    """
+    return hashing.pbkdf2(tfm, digest_size, salt, iterations, dklen)

@@ -13,14 +13,14 @@ transform's pool, so threads never share one.
 
 from __future__ import annotations
 
-import errno
-import os
 import threading
 
-from . import _syscalls, routing, transform
+from . import _syscalls, forksafe, routing, transform
 from .errors import KernelUnavailableError
 from .names import RNG_NAME
-from .transform import BackendInfo, Transform
+from .af_alg import requests
+from .af_alg.tfm import Transform
+from .backend_info import BackendInfo
 
 #: Largest ``recv`` algif_rng serves (MAXSIZE in crypto/algif_rng.c).
 MAX_READ = 128
@@ -36,18 +36,18 @@ _lock = threading.Lock()
 _seed = b""
 
 
-def _after_fork_in_child() -> None:
+def after_fork_in_child() -> None:
+    """In a forked child (:mod:`.forksafe`, step 4): a fresh lock (a thread that held
+    this one does not exist there)."""
     global _lock
-    _lock = threading.Lock()  # a thread that held it does not exist in the child
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
+    _lock = threading.Lock()
 
 
 def _personalization() -> bytes:
     """This process's seed bytes (drawn on first use, never at import)."""
     global _seed
     if not _seed:
+        forksafe.install()  # before the lock is first taken
         with _lock:
             if not _seed:
                 _seed = _syscalls.kernel.urandom(SEED_SIZE)
@@ -97,19 +97,13 @@ class KernelRng:
         if size == 0:
             return b""
         tfm = self._tfm
-        kernel = _syscalls.kernel
-        op = tfm.op()
+        op = tfm.sockets.take()
         try:
-            pos = 0
-            while pos < size:
-                got = kernel.recv_into(op, view[pos:pos + MAX_READ], min(MAX_READ, size - pos))
-                if got <= 0:
-                    raise OSError(errno.EIO, f"the kernel's {tfm.name} returned no bytes")
-                pos += got
+            requests.random(op, tfm.name, view, MAX_READ)
         except BaseException:
-            tfm.discard(op)
+            tfm.sockets.discard(op)
             raise
-        tfm.release(op)
+        tfm.sockets.give(op)
         return bytes(out)
 
     @property

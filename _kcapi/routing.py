@@ -33,7 +33,7 @@ from . import policy, transform
 from .errors import (REFUSED, SOFTWARE_POLICY, KernelUnavailableError, keyring_needs_kernel,
                      no_equivalent, whole_messages_only)
 from .keyring import KeyringKey
-from .transform import Transform
+from .af_alg.tfm import Transform
 
 __all__ = ["probe", "binds", "software_only", "kernel_required", "software_refusal",
            "kernel_or_none", "keyed_or_none", "kernel_only", "check_available",

@@ -31,16 +31,14 @@ may happen while a request is in flight (:func:`_kcapi.forksafe.zero_copy_receiv
 
 from __future__ import annotations
 
-import errno
 import socket
-import struct
 from collections.abc import Callable, Iterator, Sequence
 
-from . import _libc, _syscalls
-from ._constants import ALG_OP_DECRYPT, ALG_OP_ENCRYPT, ALG_SET_IV, ALG_SET_OP, SOL_ALG
+from . import _libc
+from .af_alg import requests
+from .af_alg.tfm import Transform
 from .atomic import is_interrupt
-from .forksafe import zero_copy_receive
-from .transform import BackendInfo, Transform
+from .backend_info import BackendInfo
 
 #: Largest request (bytes sent before their output is read), unless the socket
 #: buffers are small: then half of the smaller one.
@@ -53,27 +51,12 @@ Advance = Callable[[bytes, bytes, bytes, int], bytes]
 #: (input view, output view) of equal lengths.
 Pair = tuple[memoryview, memoryview]
 
-_OP_ENCRYPT = struct.pack("I", ALG_OP_ENCRYPT)
-_OP_DECRYPT = struct.pack("I", ALG_OP_DECRYPT)
-
-_socket_buffer: int | None = None
-
-
 def request_limit(tfm: Transform) -> int:
     """Bytes per request: :data:`MAX_REQUEST`, or half the smaller socket buffer.
 
-    The buffer sizes are read once per process (``SO_SNDBUF``/``SO_RCVBUF`` of
-    the bound socket; op sockets get the same defaults).
+    The buffer sizes are read once per process (:func:`.af_alg.requests.socket_limit`).
     """
-    global _socket_buffer
-    if _socket_buffer is None:
-        kernel = _syscalls.kernel
-        try:
-            _socket_buffer = min(kernel.getsockopt(tfm.sock, socket.SOL_SOCKET, socket.SO_SNDBUF),
-                                 kernel.getsockopt(tfm.sock, socket.SOL_SOCKET, socket.SO_RCVBUF))
-        except OSError:
-            _socket_buffer = 2 * MAX_REQUEST
-    return max(4096, min(MAX_REQUEST, _socket_buffer // 2))
+    return max(4096, min(MAX_REQUEST, requests.socket_limit(tfm, 2 * MAX_REQUEST) // 2))
 
 
 def no_iv(iv: bytes, last_in: bytes, last_out: bytes, nbytes: int) -> bytes:
@@ -172,7 +155,7 @@ class KernelSkcipher:
         if not any(src.nbytes for src, _ in pairs):
             return iv
         limit = max(self.block, request_limit(self.tfm) // self.block * self.block)
-        op = self.tfm.op()  # a failure here leaves everything as it was
+        op = self.tfm.sockets.take()  # a failure here leaves everything as it was
         try:
             for request in _requests(pairs, limit):
                 last_src = request[-1][0]
@@ -183,7 +166,7 @@ class KernelSkcipher:
         except BaseException as exc:
             self._fail(op, exc)
             raise
-        self.tfm.release(op)
+        self.tfm.sockets.give(op)
         return iv
 
     def _fail(self, op: socket.socket, exc: BaseException) -> None:
@@ -192,7 +175,7 @@ class KernelSkcipher:
         interrupted in turn, the socket would close when it is garbage.)"""
         if not is_interrupt(exc):
             self.failed = True
-        self.tfm.discard(op)
+        self.tfm.sockets.discard(op)
 
     def crypt_unit(self, encrypt: bool, iv: bytes, src: memoryview, dst: memoryview) -> None:
         """Transform ``src`` into ``dst`` as ONE kernel request (an XTS data unit).
@@ -207,13 +190,13 @@ class KernelSkcipher:
         if src.nbytes > request_limit(self.tfm):
             raise ValueError(f"{src.nbytes} bytes do not fit one kernel request "
                              f"(at most {request_limit(self.tfm)})")
-        op = self.tfm.op()
+        op = self.tfm.sockets.take()
         try:
             self._one(op, encrypt, iv, [(src, dst)])
         except BaseException as exc:
             self._fail(op, exc)
             raise
-        self.tfm.release(op)
+        self.tfm.sockets.give(op)
 
     def _one(self, op: socket.socket, encrypt: bool, iv: bytes, request: list[Pair]) -> int:
         """Send one request (control messages + data, one ``sendmsg``) and read all its output.
@@ -224,37 +207,6 @@ class KernelSkcipher:
         cut the copy short, the rest could not follow (the kernel refuses more
         data for a complete request), so that is an error.
         """
-        kernel = _syscalls.kernel
-        control = [(SOL_ALG, ALG_SET_OP, _OP_ENCRYPT if encrypt else _OP_DECRYPT)]
-        if self.ivsize:
-            control.append((SOL_ALG, ALG_SET_IV, struct.pack("I", len(iv)) + iv))
-        sources = [src for src, _ in request]
-        total = sum(src.nbytes for src in sources)
-        with zero_copy_receive():  # no fork() while the kernel writes into our pages
-            sent = kernel.sendmsg(op, sources, control, 0)
-            if sent != total:
-                raise OSError(errno.EIO, f"the kernel took {sent} of the {total} bytes of a "
-                              f"request to '{self.tfm.name}'")
-            self._receive(op, [dst for _, dst in request])
-        return total
-
-    def _receive(self, op: socket.socket, views: list[memoryview]) -> None:
-        """Fill ``views`` with a request's output (a short read resumes only if the IV chains)."""
-        kernel = _syscalls.kernel
-        views = [v for v in views if v.nbytes]
-        first = True
-        while views:
-            if not first and not self.chains:
-                raise OSError(errno.EIO, f"the kernel returned part of a request to "
-                              f"'{self.tfm.name}', whose IV does not chain")
-            got = kernel.recvmsg_into(op, views) if len(views) > 1 else \
-                kernel.recv_into(op, views[0])
-            if got <= 0:
-                raise OSError(errno.EIO, f"the kernel returned no data for '{self.tfm.name}'")
-            first = False
-            while views and got >= views[0].nbytes:
-                got -= views[0].nbytes
-                views.pop(0)
-            if views:
-                views[0] = views[0][got:]
-
+        return requests.cipher(op, self.tfm.name, encrypt, iv if self.ivsize else None,
+                               [src for src, _ in request], [dst for _, dst in request],
+                               self.chains)

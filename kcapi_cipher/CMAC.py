@@ -34,7 +34,7 @@ from _kcapi.errors import keyring_needs_kernel
 from _kcapi.hash import KernelHash
 from _kcapi.keyring import KeyringKey
 from _kcapi.names import CMAC_TEMPLATE
-from _kcapi.transform import BackendInfo
+from _kcapi.backend_info import BackendInfo
 
 from . import _params
 from . import _reference as ref

@@ -29,9 +29,11 @@ from _kcapi.errors import KernelUnavailableError, keyring_needs_kernel
 from _kcapi.hash import KernelHash
 from _kcapi.keyring import KeyringKey
 from _kcapi.names import CHACHA20_POLY1305, XCHACHA20_POLY1305, AeadNames
-from _kcapi.transform import BackendInfo, Transform
+from _kcapi.af_alg.tfm import Transform
+from _kcapi.backend_info import BackendInfo
 
 from . import _reference as ref
+from ._aead import prepare_one_shot
 from ._aead import (DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, Engine, KernelAead, MAC_CHECK_FAILED,
                     composed_info, fallback, is_buffer, locked, random_nonce)
 from ._buffers import c_view, crypt_views, long_bytes, plain
@@ -382,7 +384,7 @@ def new(*, key: Any, nonce: Any = None) -> Any:
                                        _KEYRING_ONE_SHOT)
         routing.needs_kernel(key, "ChaCha20-Poly1305", [("aead", names.aead)])
         made = ChaCha20Poly1305Cipher(key, bytes(nonce))
-        made._one_shot()  # keys the transform now: the key's errors surface here
+        prepare_one_shot(made)  # keys the transform now: the key's errors surface here
         return made
     needs = [("skcipher", names.stream), ("hash", names.mac)]
     route = routing.aead_route(needs, names.aead)

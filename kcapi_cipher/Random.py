@@ -16,7 +16,7 @@ from _kcapi import _syscalls
 from _kcapi import rng as _rng
 from _kcapi import routing as _routing
 from _kcapi.names import RNG_NAME
-from _kcapi.transform import BackendInfo
+from _kcapi.backend_info import BackendInfo
 
 __all__ = ["new", "get_random_bytes", "atfork", "backend_info"]
 

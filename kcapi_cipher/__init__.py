@@ -18,7 +18,7 @@ import time: algorithms are probed when an object first needs them.
 from _kcapi.errors import KernelUnavailableError
 from _kcapi.keyring import KeyringKey
 from _kcapi.policy import get_backend, set_backend, use_backend
-from _kcapi.transform import BackendInfo
+from _kcapi.backend_info import BackendInfo
 
 from ._routing import backend_info
 

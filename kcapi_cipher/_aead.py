@@ -61,7 +61,8 @@ from _kcapi.errors import KernelUnavailableError
 from _kcapi.hash import KernelHash
 from _kcapi.keyring import KeyringKey
 from _kcapi.skcipher import overlap
-from _kcapi.transform import BackendInfo, Transform
+from _kcapi.af_alg.tfm import Transform
+from _kcapi.backend_info import BackendInfo
 
 from ._buffers import c_view, plain
 from ._copying import Uncopyable
@@ -630,6 +631,13 @@ class KernelAead(Uncopyable):
         dst[:] = private
         private[:] = bytes(len(private))
         return None
+
+
+def prepare_one_shot(obj: KernelAead) -> tuple[Transform, bytes] | None:
+    """Look up (and key) ``obj``'s one-shot kernel AEAD now, so that the key's errors
+    surface when the object is made: ``(keyed aead transform, IV)``, or ``None``
+    when the kernel's one-shot AEAD does not serve these parameters."""
+    return obj._one_shot()
 
 
 def composed_info(stream_name: str, mac_name: str) -> BackendInfo:

@@ -32,7 +32,7 @@ import Crypto
 from _kcapi import forksafe
 from _kcapi.atomic import is_interrupt
 from _kcapi.skcipher import Advance, KernelSkcipher, Pair, overlap
-from _kcapi.transform import BackendInfo
+from _kcapi.backend_info import BackendInfo
 
 from ._copying import Uncopyable
 from ._results import fill_bytes

@@ -36,8 +36,10 @@ from _kcapi.aead import CounterStream, keystream, xor_bytes
 from _kcapi.hash import KernelHash
 from _kcapi.keyring import KeyringKey
 from _kcapi.names import ccm_names
-from _kcapi.transform import BackendInfo, Transform
+from _kcapi.af_alg.tfm import Transform
+from _kcapi.backend_info import BackendInfo
 
+from ._aead import prepare_one_shot
 from ._aead import (ALL, DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, Engine, KernelAead, MAC_CHECK_FAILED,
                     MessageTooLongError, check_aes_key, composed_info, fallback,
                     locked, random_nonce)
@@ -507,7 +509,7 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
         made = CcmMode(cipher, key_bytes, nonce_bytes, mac_len, msg_len, assoc_len)
         # Key a transform now, so that the key's errors surface here: the one-shot
         # ccm() where the kernel has it (kept), else the composed path's ctr().
-        if made._one_shot() is None:
+        if prepare_one_shot(made) is None:
             transform.get("skcipher", names.stream, key_bytes)
         return made
     if not routing.aead_route(needs).kernel:

@@ -35,9 +35,11 @@ from _kcapi.errors import KernelUnavailableError, keyring_needs_kernel
 from _kcapi.hash import KernelHash
 from _kcapi.keyring import KeyringKey
 from _kcapi.names import AEAD_CIPHERS, gcm_names
-from _kcapi.transform import BackendInfo, Transform
+from _kcapi.af_alg.tfm import Transform
+from _kcapi.backend_info import BackendInfo
 
 from . import _reference as ref
+from ._aead import prepare_one_shot
 from ._aead import (ALL, DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, Engine, KernelAead, MAC_CHECK_FAILED,
                     MessageTooLongError, check_aes_key, composed_info, fallback, is_buffer,
                     locked, random_nonce)
@@ -462,7 +464,7 @@ def _keyring_gcm(cipher: str, key: KeyringKey, nonce: bytes, mac_len: Any) -> Gc
         raise keyring_needs_kernel(key, f"{label} with mac_len={mac_len}", _KEYRING_ONE_SHOT)
     routing.needs_kernel(key, label, [("aead", gcm_names(cipher).aead)])
     made = GcmMode(cipher, key, nonce, mac_len)
-    made._one_shot()  # keys the transform now: the key's errors surface here
+    prepare_one_shot(made)  # keys the transform now: the key's errors surface here
     return made
 
 

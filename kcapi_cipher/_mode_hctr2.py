@@ -22,7 +22,7 @@ from typing import Any
 
 from _kcapi.names import skcipher_name
 from _kcapi.skcipher import KernelSkcipher
-from _kcapi.transform import BackendInfo
+from _kcapi.backend_info import BackendInfo
 
 from . import _routing
 from ._hctr2 import Hctr2

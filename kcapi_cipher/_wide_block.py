@@ -36,7 +36,7 @@ from typing import Any, Protocol
 from _kcapi import forksafe
 from _kcapi.keyring import KeyringKey
 from _kcapi.skcipher import MAX_REQUEST, KernelSkcipher, request_limit
-from _kcapi.transform import BackendInfo
+from _kcapi.backend_info import BackendInfo
 
 from . import _params
 from ._kernel_mode import KernelCipher

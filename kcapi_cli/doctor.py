@@ -80,7 +80,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from _kcapi import names, policy, procfs, restriction, routing, transform
+from _kcapi import names, policy, procfs, restriction, routing
+from _kcapi.af_alg.tfm import Transform
 from _kcapi.errors import NO_EQUIVALENT, KernelUnavailableError
 
 __all__ = ["main", "collect", "render_json", "render_table", "SCHEMA", "Probe", "probes",
@@ -265,7 +266,7 @@ def _served_by(available: bool, backend: str | None) -> str:
     return "refused" if backend == policy.KERNEL else "software"
 
 
-def _driver_fields(tfm: transform.Transform) -> dict[str, Any]:
+def _driver_fields(tfm: Transform) -> dict[str, Any]:
     """The ``driver`` object of a row, from the transform's ``/proc/crypto`` entry."""
     d = tfm.driver()
     if d is None:

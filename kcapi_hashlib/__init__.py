@@ -30,12 +30,12 @@ from typing import Any
 
 from _kcapi import routing as _routing
 from _kcapi.errors import KernelUnavailableError, no_equivalent
-from _kcapi.hash import kernel_hash_of
+from _kcapi.hash import kernel_hash_of, pbkdf2 as _kernel_pbkdf2
 from _kcapi.keyring import KeyringKey
 from _kcapi.names import (BLAKE2B_KERNEL, HASHES, HashSpec, hash_spec, hashlib_name,
                           hmac_kernel_name)
 from _kcapi.policy import get_backend, set_backend, use_backend
-from _kcapi.transform import BackendInfo
+from _kcapi.backend_info import BackendInfo
 
 from . import _files, _routes
 from ._blake2 import _KERNEL_LIMITS, _Blake2, blake2b, blake2s
@@ -311,8 +311,8 @@ def pbkdf2_hmac(*args: Any, **kwargs: Any) -> bytes:
     tfm = _hmac_module.hmac_transform(spec, bytes(memoryview(password)))
     if tfm is None:
         return _hashlib.pbkdf2_hmac(*args, **kwargs)  # type: ignore[no-any-return]
-    return _hmac_module.pbkdf2(tfm, spec.digest_size, bytes(memoryview(salt)), rounds,
-                               size or spec.digest_size)
+    return _kernel_pbkdf2(tfm, spec.digest_size, bytes(memoryview(salt)), rounds,
+                          size or spec.digest_size)
 
 
 def _pbkdf2_counts(hash_name: Any, password: Any, salt: Any, iterations: Any,

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from _kcapi.atomic import is_interrupt
-from _kcapi.hash import KernelHash
+from _kcapi.hash import KernelHash, splice_file as kernel_splice_file
 
 _BUFFERED = (io.BufferedReader, io.BufferedRandom)
 
@@ -60,11 +60,9 @@ def splice_file(fileobj: Any, digestobj: KernelHash,
         if is_interrupt(exc):  # a signal handler's TimeoutError, say: not an answer
             raise
         return False
-    try:
-        end, complete = digestobj._splice_file(fd, start, progress)
-    except OSError as exc:
-        if digestobj._failed or is_interrupt(exc):
-            raise
+    spliced = kernel_splice_file(digestobj, fd, start, progress)
+    if spliced is None:
         return False  # nothing moved (e.g. a file system without splice): read it instead
+    end, complete = spliced
     fileobj.seek(end)
     return complete

@@ -29,7 +29,7 @@ from typing import Any
 
 from _kcapi import policy as _policy
 from _kcapi import routing as _routing
-from _kcapi import transform as _transform
+from _kcapi.af_alg.tfm import Transform
 from _kcapi.errors import KernelUnavailableError
 from _kcapi.hash import KernelHash
 from _kcapi.keyring import KeyringKey
@@ -160,7 +160,7 @@ def checked_data(check: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[
 
 # -- routes ------------------------------------------------------------------
 
-def kernel_maker(tfm: _transform.Transform, spec: HashSpec, name: str,
+def kernel_maker(tfm: Transform, spec: HashSpec, name: str,
                  check: Callable[..., Any]) -> Callable[..., KernelHash]:
     """Make kernel objects of ``spec`` named ``name``; ``check`` is hashlib's constructor."""
     digest_size, block_size = spec.digest_size, spec.block_size

@@ -37,10 +37,9 @@ import types
 from hmac import compare_digest
 from typing import Any
 
-from _kcapi import _syscalls
 from _kcapi import policy as _policy
 from _kcapi import routing as _routing
-from _kcapi import transform as _transform
+from _kcapi.af_alg.tfm import Transform
 from _kcapi.errors import keyring_needs_kernel, no_equivalent
 from _kcapi.hash import KernelHash, as_view
 from _kcapi.keyring import KeyringKey
@@ -190,7 +189,7 @@ def _key_bytes(key: Any) -> bytes:
     return key if type(key) is bytes else bytes(memoryview(key))
 
 
-def hmac_transform(spec: HashSpec, key: bytes) -> _transform.Transform | None:
+def hmac_transform(spec: HashSpec, key: bytes) -> Transform | None:
     """The keyed ``hmac(<hash>)`` transform for ``key`` under the policy (``None``: software)."""
     name = hmac_kernel_name(spec)
     if not name:
@@ -365,28 +364,3 @@ def _digest_routed(key: Any, msg: Any, digestmod: Any) -> bytes:
         return _std_digest(key, msg, std)
     state = KernelHash(tfm, f"hmac-{spec.name}", spec.digest_size, spec.block_size, msg)
     return state.digest()
-
-
-def pbkdf2(tfm: _transform.Transform, size: int, salt: bytes, iterations: int,
-           dklen: int) -> bytes:
-    """PBKDF2 over a keyed ``hmac(<hash>)`` transform: two system calls per iteration."""
-    kernel = _syscalls.kernel
-    op = tfm.op_fd()
-    out = bytearray()
-    try:
-        block = 1
-        while len(out) < dklen:
-            kernel.send_fd(op, [salt, block.to_bytes(4, "big")], 0)
-            u = kernel.read_fd(op, size)
-            acc = int.from_bytes(u, "big")
-            for _ in range(iterations - 1):
-                kernel.send_fd(op, [u], 0)
-                u = kernel.read_fd(op, size)
-                acc ^= int.from_bytes(u, "big")
-            out += acc.to_bytes(size, "big")
-            block += 1
-    except BaseException:
-        tfm.discard_fd(op)
-        raise
-    tfm.release_fd(op)
-    return bytes(out[:dklen])

@@ -7,6 +7,7 @@ import os
 import pytest
 
 from _kcapi import routing, transform
+from _kcapi.af_alg.tfm import Transform
 from _kcapi.errors import KernelUnavailableError
 
 REQUIRE_KERNEL = os.environ.get("KCAPI_REQUIRE_KERNEL") == "1"
@@ -40,7 +41,7 @@ def keyring_keys_work(kind: str, name: str, key: bytes) -> bool:
     require_kernel_alg(kind, name)
     probe = KeyringKey.add(key, f"kcapi-probe-{os.getpid()}-{os.urandom(4).hex()}")
     try:
-        transform.Transform(kind, name, probe)
+        Transform(kind, name, probe)
         return True
     except KernelUnavailableError as exc:
         assert exc.reason == "needs-newer-kernel", exc
@@ -160,16 +161,14 @@ def pooled_sockets() -> int:
     """Idle op sockets held by the transform pools (bounded by POOL_SIZE each)."""
     from _kcapi import transform
 
-    found = list(transform._unkeyed.values()) + list(transform._keyed.values())
-    return sum(t.idle_count() for t in found if isinstance(t, transform.Transform))
+    return sum(t.idle_count() for t in transform.cached())
 
 
 def cached_transforms() -> int:
     """Bound sockets held by the transform caches (one per algorithm, a bounded LRU of keys)."""
     from _kcapi import transform
 
-    found = list(transform._unkeyed.values()) + list(transform._keyed.values())
-    return sum(1 for t in found if isinstance(t, transform.Transform))
+    return len(transform.cached())
 
 
 def fds_in_use() -> int:

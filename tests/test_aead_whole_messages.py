@@ -50,7 +50,7 @@ def case(request):
         planted = KernelUnavailableError(errno.ENOENT, f"the kernel has no hash algorithm "
                                          f"'{part}' (planted by the test)", reason="missing",
                                          algorithm=part, step="bind")
-        transform._unkeyed[("hash", part)] = planted
+        transform.plant_refusal("hash", part, planted)
     kcapi_cipher.set_backend("kernel")
     yield ours, ref, one_shot, part, os.urandom(key_size)
     transform.clear()

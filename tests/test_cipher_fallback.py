@@ -232,7 +232,7 @@ def test_importing_opens_no_socket():
         import kcapi_cipher, kcapi_cipher.AES, kcapi_cipher.DES3, kcapi_cipher.ChaCha20
         from kcapi_cipher import _mode_ecb, _mode_cbc, _mode_cfb, _mode_ofb, _mode_ctr, _mode_xts
         from _kcapi import transform
-        assert transform._unkeyed == {} and transform._keyed == {}, transform._unkeyed
+        assert transform.probes() == {} and transform.keyed() == [], transform.probes()
         assert sorted(os.listdir('/proc/self/fd')) == before
         print('clean')
     """)

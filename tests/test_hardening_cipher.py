@@ -29,6 +29,7 @@ from Crypto.Hash import CMAC as RefCMAC
 
 import kcapi_cipher
 from _kcapi import _syscalls, transform
+from _kcapi.af_alg.tfm import Transform
 from _kcapi.hash import HOLD_LIMIT
 from _kcapi.skcipher import MAX_REQUEST
 from kcapi_cipher import AES, CMAC, DES3, ChaCha20, ChaCha20_Poly1305, KeyringKey, Random
@@ -386,7 +387,7 @@ def test_a_child_never_takes_the_op_socket_of_an_evicted_transform():
     tfm = cipher._engine.tfm
     for _ in range(transform.KEYED_CACHE_SIZE + 8):  # evicted, but the object keeps it
         AES.new(os.urandom(16), AES.MODE_ECB).encrypt(bytes(16))
-    assert all(t is not tfm for t in transform._keyed.values()) and tfm.idle_count() >= 1
+    assert all(t is not tfm for t in transform.keyed()) and tfm.idle_count() >= 1
     _child_mid_request(cipher, lambda: RefAES.new(KEY, AES.MODE_ECB))
 
 
@@ -419,15 +420,15 @@ def test_the_fork_hook_survives_a_transform_being_deallocated():
     dropping the pools must go on past any it finds: a child left with the
     parent's pooled op sockets reads the parent's results (seen in the soak).
     """
-    tfm = transform.Transform("skcipher", "ecb(aes)", KEY)
+    tfm = Transform("skcipher", "ecb(aes)", KEY)
     pooled = [os.open(os.devnull, os.O_RDONLY) for _ in range(2)]  # stand-ins for op sockets
-    tfm._idle_fds.extend(pooled)
+    list(map(tfm.fds.give, pooled))
     tfm.__del__()  # what CPython runs first when the last reference goes
-    assert tfm._idle_fds == [] and not any(_is_open(fd) for fd in pooled)
+    assert len(tfm.fds) == 0 and not any(_is_open(fd) for fd in pooled)
     stale = resource.getrlimit(resource.RLIMIT_NOFILE)[0] - 1  # a number nothing holds
     assert not _is_open(stale)
     good = os.open(os.devnull, os.O_RDONLY)
-    tfm._idle_fds.extend([stale, good])
+    list(map(tfm.fds.give, [stale, good]))
     tfm.drop_idle()  # must not raise, and must close the rest
     assert tfm.idle_count() == 0 and not _is_open(good)
 

@@ -24,6 +24,7 @@ from Crypto.Hash import CMAC as RefCMAC
 
 import kcapi_cipher
 from _kcapi import _syscalls, aead, policy, rng, transform
+from _kcapi.af_alg.pool import POOL_SIZE
 from _kcapi._constants import ALG_SET_AEAD_ASSOCLEN, ALG_SET_KEY, SOL_ALG
 from _kcapi.aead import CounterStream
 from _kcapi.errors import KernelUnavailableError
@@ -339,7 +340,7 @@ def test_threads_get_distinct_bytes():
         t.join()
     assert not errors
     assert len(results) == 400 and len(set(results)) == 400
-    assert rng.rng_transform().idle_count() <= transform.POOL_SIZE
+    assert rng.rng_transform().idle_count() <= POOL_SIZE
 
 
 # -- descriptors and pools ------------------------------------------------------------
@@ -374,7 +375,7 @@ def test_many_objects_leave_no_descriptor_behind():
         cycle(i)
     gc.collect()
     assert fds_in_use() == in_use
-    assert open_fds() <= before + 16 * transform.POOL_SIZE
+    assert open_fds() <= before + 16 * POOL_SIZE
 
 
 def test_a_stream_holds_one_descriptor_until_its_tag():

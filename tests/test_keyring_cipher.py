@@ -257,7 +257,7 @@ def test_keyring_transforms_are_never_cached(with_keyring, in_keyring):
     key = in_keyring(os.urandom(16))
     first, second = AES.new(key, AES.MODE_CBC, IV), AES.new(key, AES.MODE_CBC, IV)
     assert first._engine.tfm is not second._engine.tfm
-    assert all(t is not first._engine.tfm for t in transform._keyed.values())
+    assert all(t is not first._engine.tfm for t in transform.keyed())
 
 
 # -- AEAD and CMAC --------------------------------------------------------------------------

@@ -41,7 +41,7 @@ OWNERS = {"_kcapi/policy.py", "_kcapi/routing.py"}
 #: Reads of the policy that report it and decide nothing: (module, function).
 REPORTS = {("kcapi_cli/doctor.py", "policy_status"), ("kcapi_cli/doctor.py", "_served_by")}
 #: The probe and its cache: private to the transform cache and the routing module.
-PROBE_NAMES = {"_lookup", "_unkeyed"}
+PROBE_NAMES = {"_lookup", "_unkeyed", "probes", "plant_refusal"}
 PROBE_OWNERS = {"_kcapi/transform.py", "_kcapi/routing.py"}
 
 
