@@ -8,7 +8,6 @@ show that the state machine moved (or did not) exactly as PyCryptodome's.
 
 from __future__ import annotations
 
-import gc
 import binascii
 from collections.abc import Callable
 from typing import Any
@@ -22,18 +21,6 @@ from kcapi_cipher import AES, CMAC, ChaCha20_Poly1305, Random
 
 from ..aead_support import MODE_CCM, MODE_GCM, aes_new, assert_served
 from ..support import skip_if_refusal_expected
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _collect_garbage_afterwards():
-    """Collect this module's cyclic garbage before the next module counts descriptors.
-
-    Exception frames kept by ``pytest.raises`` hold cipher objects, and a
-    streaming object holds an op socket: collected at a random later time,
-    they would change another module's descriptor counts.
-    """
-    yield
-    gc.collect()
 
 
 KEY = bytes(range(16))

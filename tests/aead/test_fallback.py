@@ -9,7 +9,6 @@ arguments get PyCryptodome's errors before any routing.
 
 from __future__ import annotations
 
-import gc
 import errno
 import os
 import subprocess
@@ -26,19 +25,6 @@ from kcapi_cipher import AES, CMAC, ChaCha20_Poly1305, KernelUnavailableError, R
 from kcapi_cipher._aead import KernelAead
 
 from ..aead_support import MODE_CCM, MODE_GCM, aes_new
-from ..fakes import fake_kernel  # noqa: F401 - fixture
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _collect_garbage_afterwards():
-    """Collect this module's cyclic garbage before the next module counts descriptors.
-
-    Exception frames kept by ``pytest.raises`` hold cipher objects, and a
-    streaming object holds an op socket: collected at a random later time,
-    they would change another module's descriptor counts.
-    """
-    yield
-    gc.collect()
 
 
 KEY = bytes(range(16))

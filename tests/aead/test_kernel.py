@@ -24,7 +24,7 @@ from Crypto.Hash import CMAC as RefCMAC
 
 import kcapi_cipher
 from _kcapi import _syscalls, aead, policy, rng, transform
-from _kcapi._constants import ALG_SET_AEAD_ASSOCLEN, ALG_SET_KEY, SOL_ALG
+from _kcapi._constants import ALG_SET_KEY, SOL_ALG
 from _kcapi.aead import CounterStream
 from _kcapi.errors import KernelUnavailableError
 from _kcapi.hash import HOLD_LIMIT
@@ -35,20 +35,9 @@ from kcapi_cipher._mode_gcm import gctr_stream
 
 from ..aead_support import MODE_CCM, MODE_GCM, aes_new
 from ..support import fds_in_use, needs_composed_part, open_fds, require_kernel_alg
+from ..fakes import FailingSend, Recording, RefusingBinds, ShortAeadRecv, ShortAeadSend
 
 pytestmark = pytest.mark.kernel
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _collect_garbage_afterwards():
-    """Collect this module's cyclic garbage before the next module counts descriptors.
-
-    Exception frames kept by ``pytest.raises`` hold cipher objects, and a
-    streaming object holds an op socket: collected at a random later time,
-    they would change another module's descriptor counts.
-    """
-    yield
-    gc.collect()
 
 
 KEY = bytes(range(16))
@@ -65,32 +54,6 @@ def kernel_only():
         require_kernel_alg(kind, name)
     # ghash and poly1305 (gone in Linux 7.2): what needs them skips (see conftest.py).
     policy.set_backend("kernel")
-
-
-class Recording(_syscalls.Kernel):
-    """Counts the calls that matter here: AEAD sends, skcipher sends, receives."""
-
-    def __init__(self) -> None:
-        self.aead_sends = 0
-        self.other_sends = 0
-        self.recvs: list[int] = []
-        self.errors: list[int] = []
-
-    def sendmsg(self, sock, buffers, ancdata=(), flags=0):
-        if any(kind == ALG_SET_AEAD_ASSOCLEN for _, kind, _ in ancdata):
-            self.aead_sends += 1
-        else:
-            self.other_sends += 1
-        return super().sendmsg(sock, buffers, ancdata, flags)
-
-    def recv_into(self, sock, buffer, size=0):
-        try:
-            got = super().recv_into(sock, buffer, size)
-        except OSError as exc:
-            self.errors.append(exc.errno)
-            raise
-        self.recvs.append(got)
-        return got
 
 
 @pytest.fixture
@@ -411,18 +374,6 @@ def test_cmac_copy_clones_the_kernel_state():
 # -- injected faults ----------------------------------------------------------------
 
 
-class FailingSend(_syscalls.Kernel):
-    def __init__(self, err: int, after: int = 0) -> None:
-        self.err = err
-        self.after = after
-
-    def sendmsg(self, sock, buffers, ancdata=(), flags=0):
-        if self.after <= 0:
-            raise OSError(self.err, os.strerror(self.err))
-        self.after -= 1
-        return super().sendmsg(sock, buffers, ancdata, flags)
-
-
 def test_a_failed_kernel_call_makes_the_object_unusable(monkeypatch):
     enc = aes_new(KEY, MODE_GCM, nonce=N12)
     enc.encrypt(b"first piece")
@@ -449,23 +400,6 @@ def test_a_failed_one_shot_raises_the_kernels_errno(monkeypatch):
     assert caught.value.errno == errno.EPERM
 
 
-class ShortAeadSend(_syscalls.Kernel):
-    """The socket buffer takes only part of a one-shot message (MSG_DONTWAIT)."""
-
-    def __init__(self, blocking: bool) -> None:
-        self.blocking = blocking
-        self.refused = 0
-
-    def sendmsg(self, sock, buffers, ancdata=(), flags=0):
-        if any(kind == ALG_SET_AEAD_ASSOCLEN for _, kind, _ in ancdata):
-            assert flags & socket.MSG_DONTWAIT
-            self.refused += 1
-            if self.blocking:
-                raise BlockingIOError(errno.EAGAIN, os.strerror(errno.EAGAIN))
-            return super().sendmsg(sock, [memoryview(buffers[0])[:1]], ancdata, flags)
-        return super().sendmsg(sock, buffers, ancdata, flags)
-
-
 @pytest.mark.parametrize("blocking", [True, False], ids=["eagain", "short"])
 def test_a_message_the_socket_buffer_cannot_take_is_composed(monkeypatch, blocking):
     fake = ShortAeadSend(blocking)
@@ -483,12 +417,6 @@ def test_a_message_the_socket_buffer_cannot_take_is_composed(monkeypatch, blocki
     assert fds_in_use() <= before  # the half-fed op sockets were closed
 
 
-class ShortAeadRecv(_syscalls.Kernel):
-    def recv_into(self, sock, buffer, size=0):
-        got = super().recv_into(sock, buffer, size)
-        return got - 1 if got > 16 else got
-
-
 def test_a_short_aead_result_is_an_error_not_a_wrong_answer(monkeypatch):
     monkeypatch.setattr(_syscalls, "kernel", ShortAeadRecv())
     with pytest.raises(OSError) as caught:
@@ -499,23 +427,11 @@ def test_a_short_aead_result_is_an_error_not_a_wrong_answer(monkeypatch):
 # -- routing when the kernel lacks something ------------------------------------------
 
 
-class Refusing(_syscalls.Kernel):
-    """Binds fail with ENOENT for the listed (kind, name), or every name of a kind."""
-
-    def __init__(self, refused: set[tuple[str, str]]) -> None:
-        self.refused = refused
-
-    def bind(self, sock, kind, name):
-        if (kind, name) in self.refused or (kind, "*") in self.refused:
-            raise OSError(errno.ENOENT, os.strerror(errno.ENOENT))
-        return super().bind(sock, kind, name)
-
-
 @pytest.fixture
 def refuse(monkeypatch):
     def install(*refused: tuple[str, str]) -> None:
         transform.clear()
-        monkeypatch.setattr(_syscalls, "kernel", Refusing(set(refused)))
+        monkeypatch.setattr(_syscalls, "kernel", RefusingBinds(set(refused)))
 
     yield install
     monkeypatch.undo()

@@ -8,7 +8,6 @@ software fallback on a host without AF_ALG.
 
 from __future__ import annotations
 
-import gc
 from binascii import unhexlify
 
 import pytest
@@ -17,18 +16,6 @@ import kcapi_cipher
 from kcapi_cipher import CMAC, ChaCha20_Poly1305
 
 from ..aead_support import MODE_CCM, MODE_GCM, aes_new, assert_served
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _collect_garbage_afterwards():
-    """Collect this module's cyclic garbage before the next module counts descriptors.
-
-    Exception frames kept by ``pytest.raises`` hold cipher objects, and a
-    streaming object holds an op socket: collected at a random later time,
-    they would change another module's descriptor counts.
-    """
-    yield
-    gc.collect()
 
 
 def _h(text: str) -> bytes:

@@ -27,7 +27,6 @@ from _kcapi import rng
 from _kcapi.errors import KernelUnavailableError
 from kcapi_cipher import Random
 
-from ..fakes import fake_kernel  # noqa: F401 - fixture
 from ..support import kernel_refusal, optional_kernel_alg, require_kernel_alg
 
 #: The HMAC_DRBGs checked, and the hash of each.

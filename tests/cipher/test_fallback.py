@@ -20,7 +20,6 @@ from Crypto.Cipher import DES3 as RefDES3
 import kcapi_cipher
 from kcapi_cipher import AES, DES3, ChaCha20, KernelUnavailableError, backend_info
 
-from ..fakes import fake_kernel  # noqa: F401 - fixture
 
 KEY = bytes(range(16))
 IV = bytes(range(16, 32))

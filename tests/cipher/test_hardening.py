@@ -36,6 +36,7 @@ from kcapi_cipher._mode_cbc import CbcMode
 
 from ..cipher_support import keyring_ciphers
 from ..support import composed_part_missing, fds_in_use, needs_composed_part, require_kernel_alg
+from ..fakes import FaultyKernel, PausingAfterSend, SlowReceive
 
 pytestmark = pytest.mark.kernel
 
@@ -341,19 +342,6 @@ def test_objects_made_before_fork_work_in_parent_and_child():
     _fork_and_check(continue_in)
 
 
-class _Pausing(_syscalls.Kernel):
-    """After each request is sent, let the other process run, then read the result."""
-
-    def __init__(self, sent: int, resume: int):
-        self.sent, self.resume = sent, resume
-
-    def sendmsg(self, sock, buffers, ancdata=(), flags=0):
-        taken = super().sendmsg(sock, buffers, ancdata, flags)
-        os.write(self.sent, b"s")
-        os.read(self.resume, 1)
-        return taken
-
-
 def _child_mid_request(cipher: Any, reference: Callable[[], Any]) -> None:
     """The child stops between its request's send and recv while the parent uses ``cipher``.
 
@@ -365,7 +353,7 @@ def _child_mid_request(cipher: Any, reference: Callable[[], Any]) -> None:
     if pid == 0:
         ok = False
         try:
-            _syscalls.kernel = _Pausing(sent[1], resume[0])
+            _syscalls.kernel = PausingAfterSend(sent[1], resume[0])
             data = b"child..." * 8
             ok = cipher.encrypt(data) == reference().encrypt(data)
         finally:
@@ -432,28 +420,13 @@ def test_the_fork_hook_survives_a_transform_being_deallocated():
     assert tfm.idle_count() == 0 and not _is_open(good)
 
 
-class _SlowReceive(_syscalls.Kernel):
-    """Receives that take their time, logging when they start and end."""
-
-    def __init__(self, log: list[str], started: threading.Event):
-        self.log, self.started = log, started
-
-    def recv_into(self, sock, buffer, size=0):
-        self.log.append("receive starts")
-        self.started.set()
-        time.sleep(0.3)
-        got = super().recv_into(sock, buffer, size)
-        self.log.append("receive ends")
-        return got
-
-
 def test_a_fork_waits_for_the_receives_in_flight(monkeypatch):
     """Before Linux 6.5 the kernel writes a receive's output into pages it does not
     pin: a fork meanwhile would make them copy-on-write and the output could land
     in the child's copy.  So os.fork() waits until no receive is in flight."""
     log: list[str] = []
     started = threading.Event()
-    monkeypatch.setattr(_syscalls, "kernel", _SlowReceive(log, started))
+    monkeypatch.setattr(_syscalls, "kernel", SlowReceive(log, started))
     results: list[bool] = []
 
     def encrypt() -> None:
@@ -591,82 +564,6 @@ def _continue_inherited(_: int) -> bytes:
 
 
 # -- injected faults ------------------------------------------------------------------------
-
-
-class _Faulty:
-    """A socket whose next call of one kind misbehaves once (or ``count`` times for EINTR)."""
-
-    def __init__(self, sock: Any, fault: tuple | None):
-        self._sock = sock
-        self._fault = fault
-        self._left = fault[1] if fault and fault[0] == "eintr" else 1
-
-    def _misbehave(self) -> tuple | None:
-        fault = self._fault
-        if fault is None or self._left == 0:
-            return None
-        self._left -= 1
-        if fault[0] == "eintr":
-            raise InterruptedError(errno.EINTR, "Interrupted system call")
-        if fault[0] == "errno":
-            raise OSError(fault[1], os.strerror(fault[1]))
-        return fault
-
-    def sendmsg(self, buffers, ancdata=(), flags=0):
-        fault = self._misbehave()
-        if fault is not None and fault[0] == "short":  # the kernel takes only the first bytes
-            return self._sock.sendmsg([memoryview(b"".join(bytes(b) for b in buffers))[:fault[1]]],
-                                      ancdata, flags)
-        return self._sock.sendmsg(buffers, ancdata, flags)
-
-    def recv_into(self, buffer, size=0):
-        fault = self._misbehave()
-        if fault is not None and fault[0] == "short":
-            return self._sock.recv_into(buffer, fault[1])
-        got = self._sock.recv_into(buffer, size)
-        if fault is not None and fault[0] == "truncate":  # all processed, less reported
-            return min(got, fault[1])
-        return got
-
-    def recvmsg_into(self, buffers):
-        fault = self._misbehave()
-        if fault is not None and fault[0] == "short":
-            return self._sock.recvmsg_into([memoryview(buffers[0])[:fault[1]]])
-        return self._sock.recvmsg_into(buffers)
-
-    def accept(self):
-        self._misbehave()
-        return self._sock.accept()
-
-
-class FaultyKernel(_syscalls.Kernel):
-    """The real syscall layer, with faults planned per call: ``{'recv': {2: ('errno', ENOMEM)}}``.
-
-    Faults: ``('eintr', n)`` -- interrupted n times (the layer must retry);
-    ``('errno', e)`` -- fails with ``e``; ``('short', n)`` -- moves only n bytes;
-    ``('truncate', n)`` -- a receive that reports at most n of the bytes it got.
-    Kinds: ``sendmsg``, ``recv`` (recv_into and recvmsg_into), ``accept``.
-    """
-
-    def __init__(self, **plan: dict[int, tuple]):
-        self.plan = plan
-        self.counts: collections.Counter[str] = collections.Counter()
-
-    def _wrap(self, kind: str, sock: Any) -> _Faulty:
-        self.counts[kind] += 1
-        return _Faulty(sock, self.plan.get(kind, {}).get(self.counts[kind]))
-
-    def sendmsg(self, sock, buffers, ancdata=(), flags=0):
-        return super().sendmsg(self._wrap("sendmsg", sock), buffers, ancdata, flags)
-
-    def recv_into(self, sock, buffer, size=0):
-        return super().recv_into(self._wrap("recv", sock), buffer, size)
-
-    def recvmsg_into(self, sock, buffers):
-        return super().recvmsg_into(self._wrap("recv", sock), buffers)
-
-    def accept(self, sock):
-        return super().accept(self._wrap("accept", sock))
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from kcapi_cipher import AES, DES3, ChaCha20
 
 from ..cipher_support import check_served, kernel_name, need, reference_xts
 from ..support import fds_in_use, optional_kernel_alg, require_kernel_alg
+from ..fakes import CountingKernel, InterruptedReceives
 
 pytestmark = pytest.mark.kernel
 
@@ -34,45 +35,6 @@ IV = bytes(range(16, 32))
 def kernel_only():
     require_kernel_alg("skcipher", "cbc(aes)")
     kcapi_cipher.set_backend("kernel")
-
-
-class CountingKernel(_syscalls.Kernel):
-    """Records the skcipher system calls: ``(name, bytes)`` in order."""
-
-    def __init__(self, fail_at: dict[str, int | range] | None = None, err: int = errno.ENOMEM):
-        self.calls: list[tuple[str, int]] = []
-        self.fail_at = fail_at or {}
-        self.err = err
-
-    def _note(self, name: str, size: int) -> None:
-        self.calls.append((name, size))
-        count = sum(1 for n, _ in self.calls if n == name)
-        at = self.fail_at.get(name)
-        if at == count or (isinstance(at, range) and count in at):
-            raise OSError(self.err, os.strerror(self.err))
-
-    def sendmsg(self, sock, buffers, ancdata=(), flags=0):
-        self._note("sendmsg", sum(memoryview(b).nbytes for b in buffers))
-        return super().sendmsg(sock, buffers, ancdata, flags)
-
-    def recv_into(self, sock, buffer, size=0):
-        self._note("recv", memoryview(buffer).nbytes)
-        return super().recv_into(sock, buffer, size)
-
-    def recvmsg_into(self, sock, buffers):
-        self._note("recv", sum(memoryview(b).nbytes for b in buffers))
-        return super().recvmsg_into(sock, buffers)
-
-    def accept(self, sock):
-        self._note("accept", 0)
-        return super().accept(sock)
-
-    def close(self, sock):
-        self.calls.append(("close", 0))
-        return super().close(sock)
-
-    def names(self) -> list[str]:
-        return [n for n, _ in self.calls]
 
 
 @pytest.fixture
@@ -341,19 +303,7 @@ def test_a_failure_before_any_data_leaves_the_object_usable(counting, monkeypatc
 
 
 def test_eintr_is_retried(monkeypatch):
-    class Interrupting(_syscalls.Kernel):
-        def __init__(self):
-            self.left = 2
-
-        def recv_into(self, sock, buffer, size=0):
-            def first():
-                if self.left:
-                    self.left -= 1
-                    raise InterruptedError(errno.EINTR, "Interrupted system call")
-                return sock.recv_into(buffer, size)
-            return _syscalls._retry(first)
-
-    monkeypatch.setattr(_syscalls, "kernel", Interrupting())
+    monkeypatch.setattr(_syscalls, "kernel", InterruptedReceives(left=2))
     data = os.urandom(64)
     assert AES.new(KEY, AES.MODE_CBC, IV).encrypt(data) == \
         RefAES.new(KEY, AES.MODE_CBC, IV).encrypt(data)

@@ -32,7 +32,7 @@ from _kcapi.errors import KernelUnavailableError
 from kcapi_cipher import AES, CMAC, DES3, ChaCha20, ChaCha20_Poly1305, KeyringKey
 
 from ..cipher_support import keyring_ciphers, outcome, reference_xts
-from ..fakes import RefusingKernel, fake_kernel  # noqa: F401 - fixture
+from ..fakes import AcceptingKernel, RefusingKernel
 from ..support import kernel_refusal, require_kernel_alg
 
 FAKE = KeyringKey(123456, "never-added")
@@ -520,27 +520,6 @@ def test_xts_argument_errors_with_a_keyring_key():
         AES.new(FAKE, AES.MODE_XTS)
     with pytest.raises(ValueError, match="Incorrect tweak length"):
         AES.new(FAKE, AES.MODE_XTS, IV[:8])
-
-
-class AcceptingKernel(_syscalls.Kernel):
-    """Binds and keys anything (AF_UNIX placeholders), recording every setsockopt."""
-
-    def __init__(self, refuse_serial: int | None = None):
-        self.options: list[tuple[int, bytes | None, int]] = []
-        self.refuse_serial = refuse_serial
-
-    def socket(self):
-        import socket
-
-        return socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-
-    def bind(self, sock, kind, name):
-        pass
-
-    def setsockopt(self, sock, option, value, length=0):
-        self.options.append((option, value, length))
-        if option == ALG_SET_KEY_BY_KEY_SERIAL and self.refuse_serial is not None:
-            raise OSError(self.refuse_serial, os.strerror(self.refuse_serial))
 
 
 @pytest.fixture

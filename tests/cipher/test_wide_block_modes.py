@@ -29,7 +29,6 @@ from kcapi_cipher import AES, KernelUnavailableError, KeyringKey, backend_info
 from kcapi_cipher._hctr2 import Hctr2, xctr
 
 from ..cipher_support import keyring_ciphers, same_error
-from ..fakes import fake_kernel  # noqa: F401 - fixture
 from ..support import optional_kernel_alg
 
 VECTORS = json.loads((Path(__file__).parents[1] / "data" / "testmgr_7_3_wide_block.json").read_text())

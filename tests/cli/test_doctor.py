@@ -22,7 +22,6 @@ from _kcapi import names, restriction, transform
 from kcapi_cli import __main__ as cli
 from kcapi_cli import doctor
 
-from ..fakes import fake_kernel  # noqa: F401 - fixture
 from ..support import KERNEL_GUARANTEED, REQUIRE_KERNEL, kernel_refusal, require_kernel_alg
 
 REASONS = (None, "no-af-alg", "blocked", "restricted", "missing", "refused",

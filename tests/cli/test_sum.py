@@ -30,6 +30,7 @@ from kcapi_cli.quoting import quotef
 from kcapi_cli.sumformat import (LineParser, bsd_tag, escape_name, format_line, unescape_name)
 
 from ..support import require_kernel_alg
+from ..fakes import CountingKernel
 
 TOOLS = {"md5": "md5sum", "sha1": "sha1sum", "sha256": "sha256sum", "sha512": "sha512sum"}
 ENV = {**os.environ, "LC_ALL": "C.UTF-8"}
@@ -422,21 +423,10 @@ def test_line_parser():
 
 # -- the kernel path ----------------------------------------------------------------
 
-class SpliceCounter(_syscalls.Kernel):
-    """The real syscall layer, counting splice calls."""
-
-    def __init__(self) -> None:
-        self.splices = 0
-
-    def splice(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        self.splices += 1
-        return super().splice(*args, **kwargs)
-
-
 @pytest.mark.kernel
 def test_kernel_serves_and_files_are_spliced(tree, capsysbinary, monkeypatch):
     require_kernel_alg("hash", "sha256")
-    counter = SpliceCounter()
+    counter = CountingKernel()
     monkeypatch.setattr(_syscalls, "kernel", counter)
     status, out, err = ours(capsysbinary, monkeypatch,
                             [b"--backend", b"kernel", b"--debug", b"big"])

@@ -42,8 +42,8 @@ from kcapi_cipher import AES, CMAC, DES3, ChaCha20, ChaCha20_Poly1305
 from kcapi_hashlib import hmac
 
 from ..cipher_support import reference_xts, xts_or_skip
-from ..interrupt_support import (EmulatedKernel, Injector, Interrupt, count_events,
-                                handler_raising)
+from ..fakes import EmulatedAfAlg
+from ..interrupt_support import Injector, Interrupt, count_events, handler_raising
 from ..support import kernel_refusal, require_kernel_alg
 
 
@@ -65,7 +65,7 @@ def data(size: int, seed: int = 0) -> bytes:
 # -- where the calls run ------------------------------------------------------------------------
 
 
-def small_units(monkeypatch: pytest.MonkeyPatch, emulate: bool) -> EmulatedKernel | None:
+def small_units(monkeypatch: pytest.MonkeyPatch, emulate: bool) -> EmulatedAfAlg | None:
     """Small requests and sends (several from little data); the emulated kernel if asked."""
     monkeypatch.setattr(skcipher, "MAX_REQUEST", UNIT)
     monkeypatch.setattr(khash, "SEND_CHUNK", UNIT)
@@ -74,7 +74,7 @@ def small_units(monkeypatch: pytest.MonkeyPatch, emulate: bool) -> EmulatedKerne
     transform.clear()
     fake = None
     if emulate:
-        fake = EmulatedKernel()
+        fake = EmulatedAfAlg()
         real = _libc.libc()
         monkeypatch.setattr(_syscalls, "kernel", fake)
         monkeypatch.setattr(_libc, "libc", lambda: fake.lib(real))
@@ -590,10 +590,11 @@ import os, sys, threading
 from _kcapi import _libc, _syscalls, hash as khash, skcipher, transform
 import kcapi_hashlib
 from kcapi_cipher import AES
-from tests.interrupt_support import EmulatedKernel, Injector, count_events
+from tests.fakes import EmulatedAfAlg
+from tests.interrupt_support import Injector, count_events
 
 if sys.argv[1] == "emulated":  # a process of its own: fork hooks reach every live object
-    fake = EmulatedKernel()
+    fake = EmulatedAfAlg()
     real = _libc.libc()
     _syscalls.kernel = fake
     _libc.libc = lambda: fake.lib(real)

@@ -11,7 +11,6 @@ import kcapi_hashlib
 from _kcapi import policy
 from kcapi_hashlib import KernelUnavailableError, hmac
 
-from ..fakes import fake_kernel, restriction_files  # noqa: F401 - fixtures
 from ..support import software_engine
 
 REFUSALS = [

@@ -18,7 +18,6 @@ from _kcapi.errors import refusal
 from kcapi_cipher import AES
 from kcapi_hashlib import KernelUnavailableError, hmac
 
-from ..fakes import fake_kernel, restriction_files  # noqa: F401 - fixtures
 
 NET_ADMIN = 1 << restriction.CAP_NET_ADMIN
 SYS_ADMIN = 1 << restriction.CAP_SYS_ADMIN

@@ -33,7 +33,6 @@ from _kcapi.keyring import KeyringKey
 from kcapi_cipher import AES, CMAC, ChaCha20_Poly1305, Random
 from kcapi_hashlib import KernelUnavailableError, hmac
 
-from ..fakes import fake_kernel, restriction_files  # noqa: F401 - fixtures
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("_kcapi", "kcapi_hashlib", "kcapi_cipher", "kcapi_cli", "kcapi_shim")

@@ -11,7 +11,6 @@ from kcapi_hashlib import KernelUnavailableError, hmac
 
 from _kcapi.hash import KernelHash
 
-from ..fakes import emulated_kernel, fake_kernel  # noqa: F401 - fixtures
 from ..support import kernel_refusal, software_engine
 
 SOFTWARE_ONLY = [("shake_128", {}), ("shake_256", {}), ("blake2s", {}),

@@ -25,7 +25,6 @@ from _kcapi import _libc, _syscalls, transform
 from _kcapi.hash import HOLD_LIMIT
 from kcapi_hashlib import hmac
 
-from ..fakes import emulated_kernel  # noqa: F401 - fixture
 from ..support import fds_in_use, require_kernel_alg
 
 BIG = HOLD_LIMIT + 1

@@ -21,6 +21,7 @@ from _kcapi.names import HASHES
 from kcapi_hashlib import hmac
 
 from ..support import KERNEL_GUARANTEED, fds_in_use, open_fds, require_kernel_alg
+from ..fakes import CountingKernel, FailingHashSend
 
 pytestmark = pytest.mark.kernel
 
@@ -155,15 +156,6 @@ def test_pbkdf2_runs_in_the_kernel_and_matches():
                 hashlib.pbkdf2_hmac(name, b"pw", b"salt", 50, dklen)
 
 
-class CountingKernel(_syscalls.Kernel):
-    def __init__(self):
-        self.splices = 0
-
-    def splice(self, *args, **kwargs):
-        self.splices += 1
-        return super().splice(*args, **kwargs)
-
-
 @pytest.mark.parametrize("size", [0, 1, 4097, 3 * 1024 * 1024 + 7])
 def test_file_digest_splices_a_regular_file(tmp_path, monkeypatch, size):
     path = tmp_path / "data"
@@ -264,17 +256,9 @@ def test_file_digest_reads_what_it_cannot_splice():
 def test_a_failed_send_makes_the_object_unusable(monkeypatch):
     h = kcapi_hashlib.sha256(b"start")
 
-    class Failing(_syscalls.Kernel):
-        def send_fd(self, *args, **kwargs):
-            raise OSError(errno.ENOMEM, "no memory")
-
-        def send_recorded(self, fd, buffers, flags, record):
-            record.extend((-1, errno.ENOMEM))  # as the real one does: the outcome first
-            raise OSError(errno.ENOMEM, "no memory")
-
     gc.collect()  # earlier tests' garbage must not close descriptors mid-measurement
     before = fds_in_use()
-    monkeypatch.setattr(_syscalls, "kernel", Failing())
+    monkeypatch.setattr(_syscalls, "kernel", FailingHashSend())
     with pytest.raises(OSError) as caught:
         h.update(b"z" * (HOLD_LIMIT + 1))
     assert caught.value.errno == errno.ENOMEM
