@@ -480,6 +480,32 @@ class FailingHashSend(_syscalls.Kernel):
         raise OSError(errno.ENOMEM, "no memory")
 
 
+class FlakyLib:
+    """Stands in for the cffi C library: fails or shortens the next calls of one function."""
+
+    def __init__(self, ffi, lib, name: str, plan: list):
+        self._ffi, self._lib, self._name, self._plan = ffi, lib, name, plan
+
+    def __getattr__(self, attr):
+        real = getattr(self._lib, attr)
+        if attr != self._name:
+            return real
+
+        def call(*args):
+            if self._plan:
+                step = self._plan.pop(0)
+                if step[0] == "errno":
+                    self._ffi.errno = step[1]
+                    return -1
+                if step[0] == "short":  # send only the first step[1] bytes
+                    args = list(args)
+                    args[2] = min(args[2], step[1])
+                    return real(*args)
+            return real(*args)
+        return call
+
+
+
 # -- the emulated kernel ----------------------------------------------------------------------
 
 #: The stand-in system calls (Kernel's methods that the emulation overrides).
