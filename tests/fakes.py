@@ -1,4 +1,4 @@
-"""Stand-ins for the core's syscall layer, to provoke kernel answers anywhere: the one home of fakes.
+"""Stand-ins for the core's syscall layer, to provoke kernel answers anywhere: every fake is here.
 
 Every fake kernel of the tests is defined here, each a :class:`_kcapi._syscalls.Kernel`
 subclass installed as ``_syscalls.kernel``:

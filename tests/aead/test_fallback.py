@@ -9,7 +9,6 @@ arguments get PyCryptodome's errors before any routing.
 
 from __future__ import annotations
 
-import errno
 import os
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from kcapi_cipher import AES, CMAC, ChaCha20_Poly1305, KernelUnavailableError, R
 from kcapi_cipher._aead import KernelAead
 
 from ..aead_support import MODE_CCM, MODE_GCM, aes_new
+from ..support import ALG_MISSING, NO_AF_ALG, SOCKET_BLOCKED
 
 
 KEY = bytes(range(16))
@@ -50,11 +50,7 @@ def _same_results(ours, ref):
     assert ours.encrypt_and_digest(b"payload" * 9) == ref.encrypt_and_digest(b"payload" * 9)
 
 
-@pytest.mark.parametrize("step,err,reason", [
-    ("socket", errno.EAFNOSUPPORT, "no-af-alg"),
-    ("socket", errno.EPERM, "blocked"),
-    ("bind", errno.ENOENT, "missing"),
-])
+@pytest.mark.parametrize("step,err,reason", [NO_AF_ALG, SOCKET_BLOCKED, ALG_MISSING])
 @pytest.mark.parametrize("name", list(MAKERS))
 def test_auto_serves_pycryptodome_objects(fake_kernel, name, step, err, reason):
     fake_kernel(step, err)
@@ -68,10 +64,7 @@ def test_auto_serves_pycryptodome_objects(fake_kernel, name, step, err, reason):
     _same_results(ours, make_ref())
 
 
-@pytest.mark.parametrize("step,err,reason", [
-    ("socket", errno.EAFNOSUPPORT, "no-af-alg"),
-    ("bind", errno.ENOENT, "missing"),
-])
+@pytest.mark.parametrize("step,err,reason", [NO_AF_ALG, ALG_MISSING])
 @pytest.mark.parametrize("name", list(MAKERS))
 def test_kernel_policy_refuses(fake_kernel, name, step, err, reason):
     fake_kernel(step, err)

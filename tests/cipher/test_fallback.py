@@ -20,6 +20,8 @@ from Crypto.Cipher import DES3 as RefDES3
 import kcapi_cipher
 from kcapi_cipher import AES, DES3, ChaCha20, KernelUnavailableError, backend_info
 
+from ..support import ALG_MISSING, BIND_BLOCKED_EACCES, BIND_BLOCKED_EPERM, NO_AF_ALG, SOCKET_BLOCKED
+
 
 KEY = bytes(range(16))
 IV = bytes(range(16, 32))
@@ -85,12 +87,8 @@ def test_software_policy_for_chacha20():
         assert ours.encrypt(b"c" * 70) == RefChaCha20.new(key=KEY * 2, nonce=nonce).encrypt(b"c" * 70)
 
 
-@pytest.mark.parametrize("step,err,reason", [
-    ("socket", errno.EAFNOSUPPORT, "no-af-alg"),
-    ("socket", errno.EPERM, "blocked"),
-    ("bind", errno.ENOENT, "missing"),
-    ("bind", errno.EACCES, "blocked"),
-])
+@pytest.mark.parametrize("step,err,reason",
+                         [NO_AF_ALG, SOCKET_BLOCKED, ALG_MISSING, BIND_BLOCKED_EACCES])
 @pytest.mark.parametrize("name", list(MAKERS))
 def test_auto_falls_back_where_the_kernel_refuses(fake_kernel, step, err, reason, name):
     fake_kernel(step, err)
@@ -103,11 +101,7 @@ def test_auto_falls_back_where_the_kernel_refuses(fake_kernel, step, err, reason
     assert ours.encrypt(b"a" * 32) == ref.encrypt(b"a" * 32)
 
 
-@pytest.mark.parametrize("step,err,reason", [
-    ("socket", errno.EAFNOSUPPORT, "no-af-alg"),
-    ("bind", errno.ENOENT, "missing"),
-    ("bind", errno.EPERM, "blocked"),
-])
+@pytest.mark.parametrize("step,err,reason", [NO_AF_ALG, ALG_MISSING, BIND_BLOCKED_EPERM])
 @pytest.mark.parametrize("name", list(MAKERS))
 def test_kernel_policy_names_the_refusal(fake_kernel, step, err, reason, name):
     fake_kernel(step, err)

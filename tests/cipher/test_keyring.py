@@ -14,6 +14,7 @@ import errno
 import os
 import struct
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from Crypto.Cipher import AES as RefAES
@@ -33,7 +34,7 @@ from kcapi_cipher import AES, CMAC, DES3, ChaCha20, ChaCha20_Poly1305, KeyringKe
 
 from ..cipher_support import keyring_ciphers, outcome, reference_xts
 from ..fakes import AcceptingKernel, RefusingKernel
-from ..support import kernel_refusal, require_kernel_alg
+from ..support import kernel_refusal, keyring_gates, require_kernel_alg
 
 FAKE = KeyringKey(123456, "never-added")
 IV = bytes(range(16, 32))
@@ -44,16 +45,7 @@ DATA = bytes(range(256)) * 40 + b"tail"  # 10244 bytes: several blocks and a par
 # -- probes and keys ------------------------------------------------------------------------
 
 
-@pytest.fixture
-def with_keyring():
-    if not keyring_ciphers():
-        pytest.skip("this kernel lacks ALG_SET_KEY_BY_KEY_SERIAL (its 'needs 6.2' error is tested)")
-
-
-@pytest.fixture
-def without_keyring():
-    if keyring_ciphers():
-        pytest.skip("this kernel has ALG_SET_KEY_BY_KEY_SERIAL (the keyring tests run instead)")
+with_keyring, without_keyring = keyring_gates(keyring_ciphers)
 
 
 @pytest.fixture
@@ -356,6 +348,14 @@ def test_chacha20_poly1305_one_whole_message(with_keyring, in_keyring, nonce_siz
     assert caught.value.reason == "keyring-needs-kernel"
 
 
+def _same_mac_stream(ours: Any, ref: Any) -> None:
+    """Updates past the 16 KiB held in user space: each copy's digest is the reference's."""
+    for piece in (b"a", DATA, bytes(20_000)):
+        ours.update(piece)
+        ref.update(piece)
+        assert ours.copy().digest() == ref.copy().digest()
+
+
 @pytest.mark.kernel
 @pytest.mark.parametrize("key_size", [16, 32])
 def test_cmac_matches_pycryptodome(with_keyring, in_keyring, key_size):
@@ -364,10 +364,7 @@ def test_cmac_matches_pycryptodome(with_keyring, in_keyring, key_size):
     key = in_keyring(raw)
     ours, ref = CMAC.new(key, ciphermod=AES), RefCMAC.new(raw, ciphermod=RefAES)
     assert kcapi_cipher.backend_info(ours).backend == "kernel"
-    for piece in (b"a", DATA, bytes(20_000)):  # past the 16 KiB held in user space
-        ours.update(piece)
-        ref.update(piece)
-        assert ours.copy().digest() == ref.copy().digest()
+    _same_mac_stream(ours, ref)
     assert CMAC.new(key, b"m", AES, mac_len=8).digest() == \
         RefCMAC.new(raw, b"m", ciphermod=RefAES, mac_len=8).digest()
 
@@ -379,10 +376,7 @@ def test_cmac_over_tdes_matches_pycryptodome(with_keyring, in_keyring):
     key = in_keyring(raw)
     ours, ref = CMAC.new(key, ciphermod=DES3), RefCMAC.new(raw, ciphermod=RefDES3)
     assert kcapi_cipher.backend_info(ours).algorithm == "cmac(des3_ede)"
-    for piece in (b"a", DATA, bytes(20_000)):  # past the 16 KiB held in user space
-        ours.update(piece)
-        ref.update(piece)
-        assert ours.copy().digest() == ref.copy().digest()
+    _same_mac_stream(ours, ref)
     assert CMAC.new(key, b"m", ciphermod=DES3, mac_len=4).digest() == \
         RefCMAC.new(raw, b"m", ciphermod=RefDES3, mac_len=4).digest()
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 import collections
 import os
 import random
-import threading
-from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -25,32 +23,12 @@ from kcapi_cipher import AES, CMAC, DES3, ChaCha20, ChaCha20_Poly1305, Random
 from kcapi_cipher._mode_cbc import CbcMode
 
 from ..cipher_support import IV, KEY, KEY32, N12
-from ..support import composed_part_missing, needs_composed_part
+from ..support import composed_part_missing, needs_composed_part, run_threads
 
 pytestmark = [pytest.mark.kernel, pytest.mark.usefixtures("kernel_cbc_and_gcm")]
 
 OURS = SimpleNamespace(AES=AES, ChaCha20_Poly1305=ChaCha20_Poly1305)
 REFERENCE = SimpleNamespace(AES=RefAES, ChaCha20_Poly1305=RefChaChaPoly)
-
-
-def run_threads(count: int, work: Callable[[int], None]) -> None:
-    """Run ``work(n)`` in ``count`` threads started together; re-raise the first error."""
-    errors: list[BaseException] = []
-    start = threading.Barrier(count)
-
-    def run(n: int) -> None:
-        try:
-            start.wait()
-            work(n)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors, errors[0]
 
 
 def tiles(pieces: list[bytes], stream: bytes, probe: int = 8) -> bool:

@@ -178,18 +178,25 @@ ERRNO_IDS = [f"{step}-{errno.errorcode[err]}-restrict{setting}"
              for step, err, setting, _, _ in ERRNOS]
 
 
-def _refuse(fake_kernel, restriction_files, step, err, setting):
+def each_kind_and_refusal(test):
+    """Run ``test`` for every object kind (``label``) and every refusal of :data:`ERRNOS`."""
+    test = pytest.mark.parametrize("step,err,setting,code,words", ERRNOS, ids=ERRNO_IDS)(test)
+    return pytest.mark.parametrize("label", list(KINDS))(test)
+
+
+def _refuse(fake_kernel, restriction_files, step, err, setting, backend):
+    """The kernel refuses ``step`` with ``err`` (``af_alg_restrict=setting``); policy ``backend``."""
     restriction_files(setting)  # caps 0: an unprivileged process
-    return fake_kernel(step, err)
+    fake = fake_kernel(step, err)
+    kcapi_hashlib.set_backend(backend)
+    return fake
 
 
-@pytest.mark.parametrize("label", list(KINDS))
-@pytest.mark.parametrize("step,err,setting,code,words", ERRNOS, ids=ERRNO_IDS)
+@each_kind_and_refusal
 def test_kernel_policy_raises_what_happened(fake_kernel, restriction_files, label, step, err,
                                             setting, code, words):
     make, _, _, (kind, name) = KINDS[label]
-    _refuse(fake_kernel, restriction_files, step, err, setting)
-    kcapi_hashlib.set_backend("kernel")
+    _refuse(fake_kernel, restriction_files, step, err, setting, "kernel")
     with pytest.raises(KernelUnavailableError) as caught:
         make()
     refused = caught.value
@@ -203,13 +210,11 @@ def test_kernel_policy_raises_what_happened(fake_kernel, restriction_files, labe
     assert refused.__traceback__ is not None and routing.probe(kind, name).__traceback__ is None
 
 
-@pytest.mark.parametrize("label", list(KINDS))
-@pytest.mark.parametrize("step,err,setting,code,words", ERRNOS, ids=ERRNO_IDS)
+@each_kind_and_refusal
 def test_auto_serves_software_and_says_why(fake_kernel, restriction_files, label, step, err,
                                            setting, code, words):
     make, same_as_reference, backend_info, (kind, name) = KINDS[label]
-    _refuse(fake_kernel, restriction_files, step, err, setting)
-    kcapi_hashlib.set_backend("auto")
+    _refuse(fake_kernel, restriction_files, step, err, setting, "auto")
     obj = make()
     info = backend_info(obj)
     assert info.backend == "software"
@@ -317,8 +322,7 @@ def test_keyring_keys_say_why_the_kernel_cannot_serve(fake_kernel, restriction_f
                                                       step, err, setting, code, words):
     """No software can use a key it cannot read: under ``auto`` too, the kernel's refusal."""
     make, (kind, name) = KEYRING[label]
-    _refuse(fake_kernel, restriction_files, step, err, setting)
-    kcapi_hashlib.set_backend("auto")
+    _refuse(fake_kernel, restriction_files, step, err, setting, "auto")
     with pytest.raises(KernelUnavailableError) as caught:
         make(KeyringKey(4242, "routing-test"))
     assert caught.value.reason == "keyring-needs-kernel" and caught.value.errno == err
@@ -356,8 +360,7 @@ def test_a_sized_blake2b_names_the_kernel_name_that_refused_it(fake_kernel, rest
                                                                digest_size):
     # hashlib calls every size "blake2b"; the kernel refused "blake2b-<bits>", and says so.
     refused = f"blake2b-{8 * digest_size}"
-    _refuse(fake_kernel, restriction_files, "bind", errno.ENOENT, 1)
-    kcapi_hashlib.set_backend("auto")
+    _refuse(fake_kernel, restriction_files, "bind", errno.ENOENT, 1, "auto")
     obj = kcapi_hashlib.blake2b(DATA, digest_size=digest_size)
     info = kcapi_hashlib.backend_info(obj)
     assert (info.backend, info.algorithm) == ("software", refused)

@@ -18,7 +18,7 @@ from _kcapi.errors import KernelUnavailableError
 from _kcapi.hash import kernel_hash_of
 from kcapi_hashlib import KeyringKey, hmac
 
-from ..support import REQUIRE_KERNEL, keyring_keys_work, require_kernel_alg
+from ..support import REQUIRE_KERNEL, keyring_gates, keyring_keys_work, require_kernel_alg
 
 KEY = bytes(range(32))
 
@@ -38,16 +38,7 @@ def keyring_support():
     return keyring_keys_work("hash", "hmac(sha256)", b"probe")
 
 
-@pytest.fixture
-def with_keyring():
-    if not keyring_support():
-        pytest.skip("this kernel lacks ALG_SET_KEY_BY_KEY_SERIAL (its 'needs 6.2' error is tested)")
-
-
-@pytest.fixture
-def without_keyring():
-    if keyring_support():
-        pytest.skip("this kernel has ALG_SET_KEY_BY_KEY_SERIAL (the keyring tests run instead)")
+with_keyring, without_keyring = keyring_gates(keyring_support)
 
 
 @pytest.mark.kernel

@@ -17,6 +17,8 @@ import kcapi_hashlib
 from _kcapi.hash import HOLD_LIMIT
 from kcapi_hashlib import hmac
 
+from ..support import run_threads
+
 BIG = HOLD_LIMIT + 1
 
 
@@ -26,42 +28,33 @@ def test_threads_share_and_own_objects(kernel):
     shared = kcapi_hashlib.sha256()
     shared_log: list[bytes] = []
     log_lock = threading.Lock()
-    errors: list[BaseException] = []
 
     def work(seed: int) -> None:
         rng = random.Random(seed)
         mine, ref = kcapi_hashlib.sha512(), hashlib.sha512()
         mac, mac_ref = hmac.new(b"k%d" % seed, digestmod="sha256"), std_hmac.new(b"k%d" % seed, digestmod="sha256")
-        try:
-            for i in range(per_thread):
-                roll = rng.random()
-                data = rng.randbytes(rng.choice((1, 50, 700)) if roll < 0.97 else BIG)
-                if roll < 0.45:
-                    mine.update(data)
-                    ref.update(data)
-                elif roll < 0.75:
-                    mac.update(data)
-                    mac_ref.update(data)
-                elif roll < 0.9:
-                    # the shared object: updates are serialised; the log records the order
-                    with log_lock:
-                        shared.update(data)
-                        shared_log.append(data)
-                elif roll < 0.97:
-                    assert kcapi_hashlib.sha1(data).digest() == hashlib.sha1(data).digest()
-                else:
-                    assert mine.copy().digest() == ref.digest()
-                    assert mac.digest() == mac_ref.digest()
-            assert mine.digest() == ref.digest() and mac.digest() == mac_ref.digest()
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
+        for i in range(per_thread):
+            roll = rng.random()
+            data = rng.randbytes(rng.choice((1, 50, 700)) if roll < 0.97 else BIG)
+            if roll < 0.45:
+                mine.update(data)
+                ref.update(data)
+            elif roll < 0.75:
+                mac.update(data)
+                mac_ref.update(data)
+            elif roll < 0.9:
+                # the shared object: updates are serialised; the log records the order
+                with log_lock:
+                    shared.update(data)
+                    shared_log.append(data)
+            elif roll < 0.97:
+                assert kcapi_hashlib.sha1(data).digest() == hashlib.sha1(data).digest()
+            else:
+                assert mine.copy().digest() == ref.digest()
+                assert mac.digest() == mac_ref.digest()
+        assert mine.digest() == ref.digest() and mac.digest() == mac_ref.digest()
 
-    workers = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    assert not errors, errors[0]
+    run_threads(threads, work)
     assert shared.digest() == hashlib.sha256(b"".join(shared_log)).digest()
 
 
