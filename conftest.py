@@ -1,4 +1,4 @@
-"""Test-wide settings: hypothesis profiles and the no-skip rule of the kernel run.
+"""Test-wide settings: hypothesis profiles, the kernel run's no-skip rule, gc after each module.
 
 ``KCAPI_REQUIRE_KERNEL=1`` (set by ``scripts/test`` for the run inside a kernel
 with AF_ALG) turns every probe-gated skip of a test marked ``kernel`` into a
@@ -6,6 +6,7 @@ failure, unless the probe found an algorithm the running kernel does not have
 at all (``tests.support.optional_kernel_alg``).
 """
 
+import gc
 import os
 
 import pytest
@@ -34,6 +35,18 @@ def _restore_policy():
     before = policy.get_backend()
     yield
     policy.set_backend(before)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _collect_garbage_afterwards():
+    """Collect each module's cyclic garbage before the next module counts descriptors.
+
+    Exception frames kept by ``pytest.raises`` hold cipher objects, and a
+    streaming object holds an op socket: collected at a random later time,
+    they would change another module's descriptor counts.
+    """
+    yield
+    gc.collect()
 
 
 @pytest.hookimpl(wrapper=True)

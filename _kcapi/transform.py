@@ -113,7 +113,7 @@ def get(kind: str, name: str, key: bytes | KeyringKey | None = None,
 
 # -- what the caches hold (for tests and diagnostics) ----------------------------------
 
-def probes() -> dict[tuple[str, str], Transform | KernelUnavailableError]:
+def cached_probes() -> dict[tuple[str, str], Transform | KernelUnavailableError]:
     """A copy of the cached probes: each ``(kind, name)`` probed so far, with its
     unkeyed transform or the kernel's refusal (never raised: see ``fresh()``)."""
     return dict(_unkeyed)

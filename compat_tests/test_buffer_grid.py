@@ -17,7 +17,6 @@ kernel-served object has not (it zeroes ``buf``).
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
 from typing import Any
 
@@ -46,12 +45,6 @@ OPTIONAL = {"aes-cfb": "cfb(aes)", "aes-ofb": "ofb(aes)", "des3-cfb": "cfb(des3_
             "des3-ofb": "ofb(des3_ede)"}
 
 Step = tuple[str, Callable[[Any, dict[str, Any]], Any]]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _collect_garbage_afterwards():
-    yield
-    gc.collect()
 
 
 def _policy_for(name: str) -> str:

@@ -12,7 +12,6 @@ failed on the way, both tags cover the same bytes.
 
 from __future__ import annotations
 
-import gc
 from typing import Any
 
 import pytest
@@ -31,12 +30,6 @@ OUT = st.one_of(st.none(), st.tuples(st.sampled_from(OUTPUT_KINDS), st.integers(
 _AEAD_METHODS = ["update", "encrypt", "decrypt", "digest", "verify", "hexverify",
                  "encrypt_and_digest", "decrypt_and_verify"]
 _STEP = st.tuples(st.sampled_from(_AEAD_METHODS), KIND, SIZES, OUT, st.booleans())
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _collect_garbage_afterwards():
-    yield
-    gc.collect()
 
 
 def _data(size: int, kind: str) -> bytes:

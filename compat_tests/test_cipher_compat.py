@@ -116,7 +116,7 @@ def test_aes_ctr_nonce_and_initial_value(key_size, pieces, seed, nonce_size, dat
     as_bytes = data.draw(st.booleans())
     value = initial.to_bytes(16 - nonce_size, "big") if as_bytes else initial
     kwargs = {"nonce": nonce, "initial_value": value}
-    # Stay inside the keystream of small counters (its end is tested in test_cipher_errors).
+    # Stay inside the keystream of small counters (its end is tested in tests/cipher/test_errors.py).
     room = (2**bits - initial) * 16 if bits < 64 else 1 << 60
     pieces = clip(pieces, room)
     roundtrip(lambda: AES.new(key, AES.MODE_CTR, **kwargs),

@@ -24,15 +24,9 @@ import pytest
 
 import kcapi_hashlib
 
-from .outcomes import POLICIES, Returned, assert_same, kernel_for
+from .outcomes import Returned, assert_same, kernel_for
 
 CONTENT = bytes(range(256)) * 1200 + b"tail"  # 300 KiB: more than one hashlib read
-
-
-@pytest.fixture(params=POLICIES)
-def policy(request):
-    kcapi_hashlib.set_backend(request.param)
-    return request.param
 
 
 class XorFileIO(io.FileIO):

@@ -28,12 +28,6 @@ DATA = b"The quick brown fox jumps over the lazy dog"
 NAMED = sorted(hashlib.algorithms_guaranteed)
 
 
-@pytest.fixture(params=POLICIES)
-def policy(request):
-    kcapi_hashlib.set_backend(request.param)
-    return request.param
-
-
 # -- constructors ----------------------------------------------------------------
 
 CALLS = {

@@ -14,6 +14,12 @@ from _kcapi import policy
 
 from .support import REQUIRE_KERNEL, optional_kernel_alg, skip_if_refusal_expected
 
+#: Keys, IV and nonce of the modules of cipher objects under threads, fork, faults and limits.
+KEY = bytes(range(16))
+KEY32 = bytes(range(32))
+IV = bytes(range(16, 32))
+N12 = bytes(range(12))
+
 MODE_NAMES = {1: "ecb", 2: "cbc", 3: "cfb", 5: "ofb", 6: "ctr"}
 KERNEL_CIPHER = {"aes": "aes", "des3": "des3_ede"}
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import errno
+import gc
 import os
+import threading
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -15,6 +20,15 @@ REQUIRE_KERNEL = os.environ.get("KCAPI_REQUIRE_KERNEL") == "1"
 #: hashlib names every kernel we support serves (the others are software only).
 KERNEL_GUARANTEED = ["md5", "sha1", "sha224", "sha256", "sha384", "sha512",
                      "sha3_224", "sha3_256", "sha3_384", "sha3_512", "blake2b"]
+
+
+#: Refusals a fake kernel provokes (``fake_kernel(step, err)``) and the reason each is
+#: reported as: ``(step, errno, reason)``.
+NO_AF_ALG = ("socket", errno.EAFNOSUPPORT, "no-af-alg")
+SOCKET_BLOCKED = ("socket", errno.EPERM, "blocked")
+ALG_MISSING = ("bind", errno.ENOENT, "missing")
+BIND_BLOCKED_EACCES = ("bind", errno.EACCES, "blocked")
+BIND_BLOCKED_EPERM = ("bind", errno.EPERM, "blocked")
 
 
 def software_engine(obj: object) -> object:
@@ -174,3 +188,51 @@ def cached_transforms() -> int:
 def fds_in_use() -> int:
     """Open descriptors minus those the caches and pools hold: what live objects hold."""
     return open_fds() - pooled_sockets() - cached_transforms()
+
+
+def run_threads(count: int, work: Callable[[int], None]) -> None:
+    """Run ``work(n)`` in ``count`` threads started together; re-raise the first error."""
+    errors: list[BaseException] = []
+    start = threading.Barrier(count)
+
+    def run(n: int) -> None:
+        try:
+            start.wait()
+            work(n)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[0]
+
+
+def keyring_gates(supported: Callable[[], bool]) -> tuple[Any, Any]:
+    """The fixtures ``with_keyring`` and ``without_keyring`` over the probe ``supported()``:
+    each skips where the other runs (keyring keys need ALG_SET_KEY_BY_KEY_SERIAL)."""
+
+    @pytest.fixture
+    def with_keyring() -> None:
+        if not supported():
+            pytest.skip("this kernel lacks ALG_SET_KEY_BY_KEY_SERIAL "
+                        "(its 'needs 6.2' error is tested)")
+
+    @pytest.fixture
+    def without_keyring() -> None:
+        if supported():
+            pytest.skip("this kernel has ALG_SET_KEY_BY_KEY_SERIAL (the keyring tests run instead)")
+
+    return with_keyring, without_keyring
+
+
+def copy_with_one_descriptor(obj: Any) -> tuple[Any, int]:
+    """``obj.copy()``, checked to take exactly one more descriptor (accept() on the op socket);
+    returns the copy and the descriptors in use before it."""
+    gc.collect()  # earlier tests' garbage must not close descriptors mid-measurement
+    before = fds_in_use()
+    twin = obj.copy()
+    assert fds_in_use() == before + 1  # accept() on the op socket
+    return twin, before

