@@ -236,3 +236,12 @@ def copy_with_one_descriptor(obj: Any) -> tuple[Any, int]:
     twin = obj.copy()
     assert fds_in_use() == before + 1  # accept() on the op socket
     return twin, before
+
+
+def nofile_with_room(room: int = 64) -> int:
+    """An RLIMIT_NOFILE leaving ``room`` descriptor numbers above every one open now.
+
+    The limit bounds descriptor numbers, not their count, so a test lowering it
+    sets it relative to what the process (the whole test run) already holds.
+    """
+    return max(int(fd) for fd in os.listdir("/proc/self/fd")) + 1 + room

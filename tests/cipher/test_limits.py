@@ -1,4 +1,4 @@
-"""Cipher objects under a low descriptor limit (RLIMIT_NOFILE = 64).
+"""Cipher objects under a low descriptor limit (64 numbers above those open at the start).
 
 Checked against PyCryptodome, in the kernel run (``kernel_cbc_and_gcm``: tests/cipher/conftest.py).
 """
@@ -20,7 +20,7 @@ from _kcapi import transform
 from kcapi_cipher import AES, ChaCha20
 
 from ..cipher_support import IV, KEY, KEY32, N12
-from ..support import fds_in_use
+from ..support import fds_in_use, nofile_with_room
 
 pytestmark = [pytest.mark.kernel, pytest.mark.usefixtures("kernel_cbc_and_gcm")]
 
@@ -28,13 +28,14 @@ pytestmark = [pytest.mark.kernel, pytest.mark.usefixtures("kernel_cbc_and_gcm")]
 
 @pytest.fixture
 def nofile_64():
-    """RLIMIT_NOFILE lowered to 64, from a clean start (the earlier tests' cached
-    transforms and pooled op sockets closed)."""
+    """RLIMIT_NOFILE lowered to 64 numbers above those open, from a clean start (the
+    earlier tests' cached transforms and pooled op sockets closed); yields the limit."""
     transform.clear()
     gc.collect()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (64, hard))
-    yield
+    limit = nofile_with_room(64)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
+    yield limit
     gc.collect()
     resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
@@ -61,7 +62,7 @@ def test_many_live_cipher_objects_under_64_descriptors(nofile_64):
             key = os.urandom(16)
             keyed.append((key, AES.new(key, AES.MODE_CBC, IV)))
     assert type(caught.value) is OSError and caught.value.errno == errno.EMFILE
-    assert "RLIMIT_NOFILE=64" in str(caught.value) and "distinct key" in str(caught.value)
+    assert f"RLIMIT_NOFILE={nofile_64}" in str(caught.value) and "distinct key" in str(caught.value)
     # An existing object needs an op socket for a call: none left, and it is unchanged.
     last_key, last = keyed[-1]
     with pytest.raises(OSError) as caught:
