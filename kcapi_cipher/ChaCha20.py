@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import operator
 import os
+from collections.abc import Callable
 from typing import Any
 
 from _kcapi.errors import keyring_needs_kernel
@@ -34,6 +35,7 @@ from . import _reference as ref
 from ._buffers import c_view, plain
 from ._kernel_mode import MessageTooLongError, StreamMode
 from ._mode_ctr import split
+from ._routing import KernelPath, Outside
 
 __all__ = ["new", "ChaCha20Cipher", "block_size", "key_size"]
 
@@ -168,6 +170,15 @@ def new(*, key: Any, nonce: Any = None, threads: int = 1) -> Any:
     def make() -> Any:
         return ref.ChaCha20.new(key=key, nonce=nonce, threads=threads)
 
+    return _routing.serve(make, "ChaCha20", CHACHA20, keyring, _parse(key, nonce, threads, make))
+
+
+def _parse(key: Any, nonce: Any, threads: Any, make: Callable[[], Any]) -> KernelPath | Outside:
+    """What the kernel path takes of ``new(key=key, nonce=nonce, threads=threads)``.
+
+    Ordinary byte strings are read here; other buffers are first given to
+    PyCryptodome (``make()``), whose error they get, then read as it read them.
+    """
     if plain(key) and plain(nonce):
         raw_key = _params.buffer_bytes(key)
         raw_nonce = _params.buffer_bytes(nonce)
@@ -176,14 +187,10 @@ def new(*, key: Any, nonce: Any = None, threads: int = 1) -> Any:
         raw_key, raw_nonce = bytes(c_view(key)), bytes(nonce)  # what it used
     if (raw_key is None or len(raw_key) != 32 or raw_nonce is None
             or len(raw_nonce) not in (8, 12, 24) or not _params.threads_ok(threads)):
-        return _routing.outside(make, "ChaCha20", CHACHA20,
-                                "arguments outside what the kernel path takes", keyring)
+        return Outside()
     name = XCHACHA20 if len(raw_nonce) == 24 else CHACHA20
-    tfm = _routing.kernel_transform(name, keyring or raw_key)
-    if tfm is None:
-        return _routing.software(make, name)
-    return ChaCha20Cipher(KernelSkcipher(tfm, _BLOCK, 32 if name == XCHACHA20 else 16,
-                                         chains=False), raw_nonce)
+    return KernelPath(raw_key, name, lambda tfm: ChaCha20Cipher(
+        KernelSkcipher(tfm, _BLOCK, 32 if name == XCHACHA20 else 16, chains=False), raw_nonce))
 
 
 def _derive_Poly1305_key_pair(key: Any, nonce: Any) -> tuple[bytes, bytes, bytes]:

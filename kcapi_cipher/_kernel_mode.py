@@ -22,23 +22,27 @@ after that step, so that an interrupted in-place call leaves the input intact.
 from __future__ import annotations
 
 import errno
+import os
 import threading
 from functools import cache
 from itertools import repeat
-from typing import Any
+from typing import Any, TypeVar
 
 import Crypto
 
 from _kcapi import forksafe
 from _kcapi.atomic import is_interrupt
 from _kcapi.skcipher import Advance, KernelSkcipher, Pair, overlap
-from _kcapi.transform import BackendInfo
+from _kcapi.transform import BackendInfo, Transform
 
 from ._copying import Uncopyable
+from ._params import block_size
 from ._results import fill_bytes
 
 #: PyCryptodome's error for data past a keystream's end (a ValueError in every version).
 MessageTooLongError: type[ValueError] = getattr(Crypto, "MessageTooLongError", ValueError)
+
+K = TypeVar("K", bound="KernelCipher")
 
 ENCRYPT = "encrypt"
 DECRYPT = "decrypt"
@@ -50,6 +54,14 @@ def xor(a: bytes | memoryview, b: bytes | memoryview) -> bytes:
     """``a XOR b`` for equal-length byte strings."""
     n = len(a)
     return (int.from_bytes(a, "little") ^ int.from_bytes(b, "little")).to_bytes(n, "little")
+
+
+def iv_mode_object(mode_class: type[K], tfm: Transform, algorithm: str, iv: bytes | None) -> K:
+    """A CBC, CFB or OFB object of ``mode_class`` on ``tfm``, from ``iv`` (random if ``None``)."""
+    size = block_size(algorithm)
+    if iv is None:
+        iv = os.urandom(size)
+    return mode_class(KernelSkcipher(tfm, size, size), size, iv)  # type: ignore[call-arg]
 
 
 def _input_view(data: Any) -> memoryview:

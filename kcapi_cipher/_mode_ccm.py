@@ -42,6 +42,7 @@ from ._aead import (ALL, DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, Engine, Kerne
                     MessageTooLongError, check_aes_key, composed_info, fallback,
                     locked, random_nonce)
 from ._buffers import c_view, crypt_views, long_bytes, plain, writable
+from ._modes import MODE_CCM
 from ._mode_gcm import cipher_name, software
 
 __all__ = ["CcmMode", "create"]
@@ -483,7 +484,7 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
         from ._routing import keyring_split
 
         checked, _ = keyring_split(key, "aes")
-        software(algorithm).new(checked, 8, **kwargs)  # PyCryptodome's error, if any
+        software(algorithm).new(checked, MODE_CCM, **kwargs)  # PyCryptodome's error, if any
         key_bytes: bytes | KeyringKey = key if isinstance(key, KeyringKey) else \
             bytes(c_view(key))
         nonce_bytes = bytes(nonce)
@@ -511,5 +512,6 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
             transform.get("skcipher", names.stream, key_bytes)
         return made
     if not routing.aead_route(needs).kernel:
-        return fallback(lambda: software(algorithm).new(key, 8, **kwargs), names.aead, needs)
+        return fallback(lambda: software(algorithm).new(key, MODE_CCM, **kwargs), names.aead,
+                        needs)
     return CcmMode(cipher, key_bytes, nonce_bytes, mac_len, msg_len, assoc_len)

@@ -42,6 +42,7 @@ from ._aead import (ALL, DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, Engine, Kerne
                     MessageTooLongError, check_aes_key, composed_info, fallback, is_buffer,
                     locked, random_nonce)
 from ._buffers import c_view, crypt_views, long_bytes, plain
+from ._modes import MODE_GCM
 
 __all__ = ["GcmMode", "create"]
 
@@ -416,7 +417,7 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
         from ._routing import keyring_split
 
         checked, _ = keyring_split(key, "aes")
-        software(algorithm).new(checked, 11, **kwargs)  # PyCryptodome's error, if any
+        software(algorithm).new(checked, MODE_GCM, **kwargs)  # PyCryptodome's error, if any
         key_bytes: bytes | KeyringKey = key if isinstance(key, KeyringKey) else \
             bytes(c_view(key))
     else:
@@ -438,7 +439,8 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
     route = routing.aead_route(needs, names.aead, lambda: len(nonce) == 12 and (
         type(mac_len) is int and mac_len in _KERNEL_TAG_SIZES))
     if not route.kernel:
-        return fallback(lambda: software(algorithm).new(key, 11, **kwargs), names.aead, needs)
+        return fallback(lambda: software(algorithm).new(key, MODE_GCM, **kwargs), names.aead,
+                        needs)
     made = GcmMode(cipher, key_bytes, bytes(nonce), mac_len)
     if route.part_refused is not None:  # whole messages only (the one-shot AEAD)
         made._part_refused = route.part_refused

@@ -20,15 +20,11 @@ from _kcapi.keyring import KeyringKey
 from _kcapi.names import BLOCK_CIPHERS
 
 from ._buffers import c_view, plain, tobytes
+from ._modes import IV_MODES
 
 #: Key sizes of the block ciphers, as PyCryptodome's ``key_size``.
 AES_KEY_SIZES = (16, 24, 32)
 DES3_KEY_SIZES = (16, 24)
-
-#: The modes whose single positional argument is the IV, in PyCryptodome's
-#: ``_create_cipher`` (CBC, CFB, OFB, OpenPGP); ECB and CTR take none.
-IV_MODES = (2, 3, 5, 7)
-
 
 #: The arguments of ``new()`` that carry bytes (besides the key and positional ones).
 BUFFER_PARAMS = ("iv", "IV", "nonce", "initial_value")
