@@ -32,8 +32,8 @@ from _kcapi.skcipher import KernelSkcipher, Pair
 
 from . import _params, _routing
 from . import _reference as ref
-from ._buffers import c_view, plain
-from ._kernel_mode import MessageTooLongError, StreamMode
+from ._buffers import MessageTooLongError, buffer_bytes, c_view, plain
+from ._kernel_mode import StreamMode
 from ._mode_ctr import split
 from ._routing import KernelPath, Outside
 
@@ -180,8 +180,8 @@ def _parse(key: Any, nonce: Any, threads: Any, make: Callable[[], Any]) -> Kerne
     PyCryptodome (``make()``), whose error they get, then read as it read them.
     """
     if plain(key) and plain(nonce):
-        raw_key = _params.buffer_bytes(key)
-        raw_nonce = _params.buffer_bytes(nonce)
+        raw_key = buffer_bytes(key)
+        raw_nonce = buffer_bytes(nonce)
     else:
         make()  # PyCryptodome's error for what it refuses
         raw_key, raw_nonce = bytes(c_view(key)), bytes(nonce)  # what it used

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _factory, _params
+from . import _factory
+from ._params import adjust_key_parity
 from ._modes import MODE_CBC, MODE_CFB, MODE_CTR, MODE_EAX, MODE_ECB, MODE_OFB, MODE_OPENPGP
 
 __all__ = ["new", "adjust_key_parity", "block_size", "key_size", "MODE_ECB", "MODE_CBC",
@@ -29,28 +30,6 @@ key_size: tuple[int, int] = (16, 24)
 
 #: The modes of :data:`._factory.MODES` TDES has.
 _MODES = frozenset((MODE_ECB, MODE_CBC, MODE_CFB, MODE_OFB, MODE_CTR, MODE_OPENPGP, MODE_EAX))
-
-
-def adjust_key_parity(key_in: Any) -> bytes:
-    """Set the parity bits of a TDES key, as ``Crypto.Cipher.DES3.adjust_key_parity``.
-
-    Args:
-        key_in: the 16- or 24-byte TDES key.
-
-    Returns:
-        A copy of ``key_in`` with each byte's parity bit set (odd parity).
-
-    Raises:
-        ValueError: ``"Not a valid TDES key"`` for another length;
-            ``"Triple DES key degenerates to single DES"`` when two adjacent
-            DES keys are equal.
-    """
-    if len(key_in) not in key_size:
-        raise ValueError("Not a valid TDES key")
-    key_out = b"".join([bytes([_params.parity_byte(x)]) for x in key_in])
-    if key_out[:8] == key_out[8:16] or key_out[-16:-8] == key_out[-8:]:
-        raise ValueError("Triple DES key degenerates to single DES")
-    return key_out
 
 
 def new(key: Any, mode: int, *args: Any, **kwargs: Any) -> Any:

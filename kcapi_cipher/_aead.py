@@ -52,8 +52,6 @@ from collections.abc import Callable
 from hmac import compare_digest
 from typing import Any, TypeVar
 
-import Crypto
-
 from _kcapi import _syscalls, aead, forksafe, routing
 from _kcapi.aead import CounterStream
 from _kcapi.atomic import finish, is_interrupt
@@ -66,9 +64,6 @@ from _kcapi.transform import BackendInfo, Transform
 from ._buffers import c_view, plain
 from ._copying import Uncopyable
 from ._results import fill_bytes
-
-#: PyCryptodome's error for data past a mode's limit (a ValueError in every version).
-MessageTooLongError: type[ValueError] = getattr(Crypto, "MessageTooLongError", ValueError)
 
 # The methods of PyCryptodome's AEAD state machine (``Crypto.Cipher._state_machine``).
 UPDATE, ENCRYPT, DECRYPT, DIGEST, VERIFY = "update", "encrypt", "decrypt", "digest", "verify"
@@ -129,7 +124,7 @@ def fallback(make: Any, kernel_name: str, needs: list[tuple[str, str]]) -> Any:
     """
     from . import _routing
 
-    return _routing.software(make, kernel_name, routing.needs_reason(needs))
+    return _routing.software_object(make, kernel_name, routing.needs_reason(needs))
 
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -38,12 +38,13 @@ from _kcapi.keyring import KeyringKey
 from _kcapi.names import ccm_names
 from _kcapi.transform import BackendInfo, Transform
 
+from . import _routing
 from ._aead import (ALL, DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, Engine, KernelAead, MAC_CHECK_FAILED,
-                    MessageTooLongError, check_aes_key, composed_info, fallback,
+                    check_aes_key, composed_info, fallback,
                     locked, random_nonce)
-from ._buffers import c_view, crypt_views, long_bytes, plain, writable
+from ._buffers import MessageTooLongError, c_view, crypt_views, long_bytes, plain, writable
 from ._modes import MODE_CCM
-from ._mode_gcm import cipher_name, software
+from ._mode_gcm import cipher_name
 
 __all__ = ["CcmMode", "create"]
 
@@ -481,10 +482,9 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
     msg_len = params.pop("msg_len", None)
     assoc_len = params.pop("assoc_len", None)
     if not _ordinary(key, nonce, mac_len, msg_len, assoc_len, params):
-        from ._routing import keyring_split
-
-        checked, _ = keyring_split(key, "aes")
-        software(algorithm).new(checked, MODE_CCM, **kwargs)  # PyCryptodome's error, if any
+        checked, _ = _routing.keyring_split(key, "aes")
+        # PyCryptodome's error, if any:
+        _routing.reference(algorithm.lower()).new(checked, MODE_CCM, **kwargs)
         key_bytes: bytes | KeyringKey = key if isinstance(key, KeyringKey) else \
             bytes(c_view(key))
         nonce_bytes = bytes(nonce)
@@ -512,6 +512,6 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
             transform.get("skcipher", names.stream, key_bytes)
         return made
     if not routing.aead_route(needs).kernel:
-        return fallback(lambda: software(algorithm).new(key, MODE_CCM, **kwargs), names.aead,
-                        needs)
+        return fallback(lambda: _routing.reference(algorithm.lower()).new(key, MODE_CCM, **kwargs),
+                        names.aead, needs)
     return CcmMode(cipher, key_bytes, nonce_bytes, mac_len, msg_len, assoc_len)

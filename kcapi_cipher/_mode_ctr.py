@@ -20,7 +20,8 @@ from _kcapi.names import skcipher_name
 from _kcapi.skcipher import KernelSkcipher, Pair, no_iv
 
 from . import _params
-from ._kernel_mode import MessageTooLongError, StreamMode, xor
+from ._buffers import MessageTooLongError, xor
+from ._kernel_mode import StreamMode
 from ._params import CounterLayout
 from ._routing import KernelPath, Outside
 

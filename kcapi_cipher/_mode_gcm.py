@@ -37,11 +37,11 @@ from _kcapi.keyring import KeyringKey
 from _kcapi.names import AEAD_CIPHERS, gcm_names
 from _kcapi.transform import BackendInfo, Transform
 
-from . import _reference as ref
+from . import _params, _routing
 from ._aead import (ALL, DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, Engine, KernelAead, MAC_CHECK_FAILED,
-                    MessageTooLongError, check_aes_key, composed_info, fallback, is_buffer,
+                    check_aes_key, composed_info, fallback, is_buffer,
                     locked, random_nonce)
-from ._buffers import c_view, crypt_views, long_bytes, plain
+from ._buffers import MessageTooLongError, c_view, crypt_views, long_bytes, plain
 from ._modes import MODE_GCM
 
 __all__ = ["GcmMode", "create"]
@@ -414,10 +414,9 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
     threads = params.pop("threads", 1)
     params.pop("use_clmul", None)
     if not _ordinary(key, nonce, mac_len, threads, params):
-        from ._routing import keyring_split
-
-        checked, _ = keyring_split(key, "aes")
-        software(algorithm).new(checked, MODE_GCM, **kwargs)  # PyCryptodome's error, if any
+        checked, _ = _routing.keyring_split(key, "aes")
+        # PyCryptodome's error, if any:
+        _routing.reference(algorithm.lower()).new(checked, MODE_GCM, **kwargs)
         key_bytes: bytes | KeyringKey = key if isinstance(key, KeyringKey) else \
             bytes(c_view(key))
     else:
@@ -430,7 +429,7 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
         if not (4 <= mac_len <= 16):
             raise ValueError("Parameter 'mac_len' must be in the range 4..16")
         key_bytes = check_aes_key(key, params, "ECB")
-        check_threads(threads)
+        _params.check_threads(threads)
     cipher = cipher_name(algorithm)
     names = gcm_names(cipher)
     if isinstance(key_bytes, KeyringKey):
@@ -439,8 +438,8 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
     route = routing.aead_route(needs, names.aead, lambda: len(nonce) == 12 and (
         type(mac_len) is int and mac_len in _KERNEL_TAG_SIZES))
     if not route.kernel:
-        return fallback(lambda: software(algorithm).new(key, MODE_GCM, **kwargs), names.aead,
-                        needs)
+        return fallback(lambda: _routing.reference(algorithm.lower()).new(key, MODE_GCM, **kwargs),
+                        names.aead, needs)
     made = GcmMode(cipher, key_bytes, bytes(nonce), mac_len)
     if route.part_refused is not None:  # whole messages only (the one-shot AEAD)
         made._part_refused = route.part_refused
@@ -468,14 +467,6 @@ def _keyring_gcm(cipher: str, key: KeyringKey, nonce: bytes, mac_len: Any) -> Gc
     return made
 
 
-def check_threads(threads: Any) -> None:
-    """PyCryptodome's checks of ``threads=`` (the kernel path ignores its value)."""
-    if not isinstance(threads, int) or isinstance(threads, bool):
-        raise TypeError("'threads' must be an integer")
-    if threads < 0:
-        raise ValueError("'threads' must be a non-negative integer")
-
-
 def cipher_name(algorithm: str) -> str:
     """The kernel's name of the block cipher the factory names ``algorithm``.
 
@@ -487,7 +478,3 @@ def cipher_name(algorithm: str) -> str:
     except KeyError:
         raise ValueError(f"no GCM or CCM for cipher {algorithm!r} (AES only)") from None
 
-
-def software(algorithm: str) -> Any:
-    """PyCryptodome's module for ``algorithm``: the software fallback's factory."""
-    return ref.block_cipher(algorithm.lower())

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from _kcapi.skcipher import Advance, KernelSkcipher
 
-from ._kernel_mode import StreamMode, xor
+from ._buffers import xor
+from ._kernel_mode import StreamMode
 
 __all__ = ["OfbMode"]
 

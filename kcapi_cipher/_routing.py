@@ -99,7 +99,7 @@ def kernel_transform(kernel_name: str, key: bytes | KeyringKey) -> Transform | N
     return routing.keyed_or_none(SKCIPHER, kernel_name, key, "the kernel refuses this key")
 
 
-def software(make: Callable[[], Any], kernel_name: str, reason: str = "") -> Any:
+def software_object(make: Callable[[], Any], kernel_name: str, reason: str = "") -> Any:
     """PyCryptodome's object from ``make()``, remembered as served by software.
 
     Args:
@@ -162,7 +162,7 @@ def serve(make: Callable[[], Any], python_name: str, kernel_name: str,
         return outside(make, python_name + found.qualifier, kernel_name, found.detail, keyring)
     tfm = kernel_transform(found.kernel_name, keyring or found.key)
     if tfm is None:
-        return software(make, found.kernel_name)
+        return software_object(make, found.kernel_name)
     return found.build(tfm)
 
 
