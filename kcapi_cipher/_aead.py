@@ -49,6 +49,7 @@ import errno
 import functools
 import threading
 from collections.abc import Callable
+from binascii import unhexlify
 from hmac import compare_digest
 from typing import Any, TypeVar
 
@@ -304,6 +305,52 @@ class KernelAead(Uncopyable):
         self._failed = False
         self._txn = None
         forksafe.watch_lock(self)
+
+    # -- PyCryptodome's tag API, the same in every mode -------------------------------
+
+    #: PyCryptodome's error for digest() while decrypting.
+    _DIGEST_REFUSED = "digest() cannot be called when decrypting or validating a message"
+    #: The attribute that keeps the tag once computed or verified (the mode's name for it).
+    _TAG_ATTRIBUTE = "_mac_tag"
+
+    def _compute_mac(self) -> bytes:
+        """The tag of the message so far (kept in :attr:`_TAG_ATTRIBUTE`)."""
+        raise NotImplementedError
+
+    @locked
+    def digest(self) -> bytes:
+        """The tag of the message (the last call when encrypting)."""
+        if DIGEST not in self._next:
+            raise TypeError(self._DIGEST_REFUSED)
+        self._next = (DIGEST,)
+        return self._compute_mac()
+
+    def hexdigest(self) -> str:
+        """:meth:`digest` as hexadecimal digits."""
+        return self.digest().hex()
+
+    @locked
+    def verify(self, received_mac_tag: Any) -> None:
+        """Check the received tag.
+
+        Raises:
+            ValueError: ``"MAC check failed"``.
+        """
+        if VERIFY not in self._next:
+            raise TypeError("verify() cannot be called when encrypting a message")
+        self._next = (VERIFY,)
+        if self._held is not None:
+            setattr(self, self._TAG_ATTRIBUTE, self._verify_held(received_mac_tag))
+            self._held = None
+            return
+        if not compare_digest(self._compute_mac(), received_mac_tag):
+            raise ValueError(MAC_CHECK_FAILED)
+
+    def hexverify(self, hex_mac_tag: Any) -> None:
+        """:meth:`verify` of a tag written in hexadecimal."""
+        self.verify(unhexlify(hex_mac_tag))
+
+    # -- the kernel's side -------------------------------------------------------------
 
     def _lost_in_fork(self) -> None:
         """A fork caught another thread inside a call: this copy's state is half-done."""
@@ -591,13 +638,7 @@ class KernelAead(Uncopyable):
         if plain is None:
             return NotImplemented
         done(tag)
-        if output is None:
-            result = bytes(plain)
-            plain[:] = bytes(len(plain))
-            return result
-        c_view(output)[:] = plain
-        plain[:] = bytes(len(plain))
-        return None
+        return release(plain, None if output is None else c_view(output))
 
     def _keep(self, src: memoryview, hold: Callable[[], None], output: Any) -> None:
         """A whole message failed its tag before any plaintext: keep the ciphertext."""
@@ -606,25 +647,34 @@ class KernelAead(Uncopyable):
         if output is not None:
             zero(output)
 
-    def _open_composed(self, src: memoryview, dst: memoryview | None, output: Any,
-                       verify: Callable[[], None]) -> Any:
-        """Decrypt through the engine into a private buffer, ``verify()``, then release it."""
+    def _open_composed(self, src: memoryview, dst: memoryview | None,
+                       verify: Callable[[memoryview], None]) -> Any:
+        """Decrypt through the engine into a private buffer, ``verify(it)``, then release it.
+
+        On any failure the private buffer is wiped and ``dst`` zeroed.
+        """
         private = bytearray(src.nbytes)
         try:
-            self._keystream(src, memoryview(private))
-            verify()
+            view = memoryview(private)
+            self._keystream(src, view)
+            verify(view)
         except BaseException:
             private[:] = bytes(len(private))
             if dst is not None:
                 dst[:] = bytes(dst.nbytes)
             raise
+        return release(private, dst)
+
+
+def release(plain: bytearray, dst: memoryview | None) -> bytes | None:
+    """Verified plaintext from a private buffer, as ``bytes`` or copied into ``dst``; then wiped."""
+    try:
         if dst is None:
-            result = bytes(private)
-            private[:] = bytes(len(private))
-            return result
-        dst[:] = private
-        private[:] = bytes(len(private))
+            return bytes(plain)
+        dst[:] = plain
         return None
+    finally:
+        plain[:] = bytes(len(plain))
 
 
 def composed_info(stream_name: str, mac_name: str) -> BackendInfo:
