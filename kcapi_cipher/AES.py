@@ -19,13 +19,13 @@ under ``kernel``.  ``kcapi_cipher.backend_info(obj)`` tells who serves an object
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from _kcapi.errors import keyring_needs_kernel
 from _kcapi.keyring import KeyringKey
 
 from . import _factory
+from ._params import random_bytes
 from ._modes import (MODE_ADIANTUM, MODE_CBC, MODE_CCM, MODE_CFB, MODE_CTR, MODE_EAX, MODE_ECB,
                      MODE_GCM, MODE_HCTR2, MODE_KW, MODE_KWP, MODE_OCB, MODE_OFB, MODE_OPENPGP,
                      MODE_SIV, MODE_XTS)
@@ -88,7 +88,7 @@ def _derive_Poly1305_key_pair(key: Any, nonce: Any) -> tuple[Any, bytes, Any]:
     if len(key) != 32:
         raise ValueError("Poly1305 with AES requires a 32-byte key")
     if nonce is None:
-        nonce = os.urandom(16)
+        nonce = random_bytes(16)
     elif len(nonce) != 16:
         raise ValueError("Poly1305 with AES requires a 16-byte nonce")
     s = new(key[:16], MODE_ECB).encrypt(nonce)

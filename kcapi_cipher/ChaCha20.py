@@ -21,7 +21,6 @@ the counter), so each request carries its own; a call ending inside a
 from __future__ import annotations
 
 import operator
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -165,7 +164,7 @@ def new(*, key: Any, nonce: Any = None, threads: int = 1) -> Any:
     """
     key, keyring = _routing.keyring_split(key, "chacha20")
     if nonce is None:
-        nonce = os.urandom(8)
+        nonce = _params.random_bytes(8)
 
     def make() -> Any:
         return ref.ChaCha20.new(key=key, nonce=nonce, threads=threads)
@@ -208,7 +207,7 @@ def _derive_Poly1305_key_pair(key: Any, nonce: Any) -> tuple[bytes, bytes, bytes
     if len(key) != 32:
         raise ValueError("Poly1305 with ChaCha20 requires a 32-byte key")
     if nonce is None:
-        padded_nonce = nonce = os.urandom(12)
+        padded_nonce = nonce = _params.random_bytes(12)
     elif len(nonce) == 8:
         padded_nonce = b"\x00\x00\x00\x00" + bytes(nonce)
     elif len(nonce) == 12:

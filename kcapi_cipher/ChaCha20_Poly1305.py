@@ -29,9 +29,10 @@ from _kcapi.keyring import KeyringKey
 from _kcapi.names import CHACHA20_POLY1305, XCHACHA20_POLY1305, AeadNames
 from _kcapi.transform import BackendInfo, Transform
 
+from . import _params
 from . import _reference as ref
 from ._aead import (DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, Engine, KernelAead, composed_info,
-                    fallback, is_buffer, locked, random_nonce)
+                    fallback, is_buffer, locked)
 from ._buffers import c_view, crypt_views, long_bytes, plain
 
 __all__ = ["ChaCha20Poly1305Cipher", "new", "key_size"]
@@ -330,7 +331,7 @@ def new(*, key: Any, nonce: Any = None) -> Any:
     """
     in_keyring = isinstance(key, KeyringKey)
     if nonce is None:
-        nonce = random_nonce(12)
+        nonce = _params.random_bytes(12)
     if not ((in_keyring or plain(key)) and plain(nonce)):
         from ._routing import keyring_split
 

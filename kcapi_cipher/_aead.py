@@ -53,7 +53,7 @@ from binascii import unhexlify
 from hmac import compare_digest
 from typing import Any, TypeVar
 
-from _kcapi import _syscalls, aead, forksafe, routing
+from _kcapi import aead, forksafe, routing
 from _kcapi.aead import CounterStream
 from _kcapi.atomic import finish, is_interrupt
 from _kcapi.errors import KernelUnavailableError
@@ -76,11 +76,6 @@ MAC_CHECK_FAILED = "MAC check failed"
 def is_buffer(x: Any) -> bool:
     """PyCryptodome's test for a byte buffer."""
     return isinstance(x, (bytes, bytearray, memoryview))
-
-
-def random_nonce(size: int) -> bytes:
-    """A random nonce from the kernel's CSPRNG (what PyCryptodome uses too)."""
-    return _syscalls.kernel.urandom(size)
 
 
 def check_aes_key(key: Any, params: dict[str, Any], mode_label: str) -> bytes | KeyringKey:

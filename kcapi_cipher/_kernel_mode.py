@@ -22,7 +22,6 @@ after that step, so that an interrupted in-place call leaves the input intact.
 from __future__ import annotations
 
 import errno
-import os
 import threading
 from functools import cache
 from itertools import repeat
@@ -35,7 +34,7 @@ from _kcapi.transform import BackendInfo, Transform
 
 from ._buffers import OUTPUT_LENGTH, OUTPUT_TYPE, c_view, writable, xor
 from ._copying import Uncopyable
-from ._params import block_size
+from ._params import block_size, random_bytes
 from ._results import fill_bytes
 
 K = TypeVar("K", bound="KernelCipher")
@@ -49,7 +48,7 @@ def iv_mode_object(mode_class: type[K], tfm: Transform, algorithm: str, iv: byte
     """A CBC, CFB or OFB object of ``mode_class`` on ``tfm``, from ``iv`` (random if ``None``)."""
     size = block_size(algorithm)
     if iv is None:
-        iv = os.urandom(size)
+        iv = random_bytes(size)
     return mode_class(KernelSkcipher(tfm, size, size), size, iv)  # type: ignore[call-arg]
 
 

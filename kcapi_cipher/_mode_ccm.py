@@ -36,9 +36,9 @@ from _kcapi.keyring import KeyringKey
 from _kcapi.names import ccm_names
 from _kcapi.transform import BackendInfo, Transform
 
-from . import _routing
+from . import _params, _routing
 from ._aead import (ALL, DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, Engine, KernelAead,
-                    check_aes_key, composed_info, fallback, locked, random_nonce)
+                    check_aes_key, composed_info, fallback, locked)
 from ._buffers import MessageTooLongError, c_view, crypt_views, long_bytes, plain, writable
 from ._modes import MODE_CCM
 from ._mode_gcm import cipher_name
@@ -426,7 +426,7 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
     params = dict(kwargs)
     nonce = params.pop("nonce", None)
     if nonce is None:
-        nonce = random_nonce(11)
+        nonce = _params.random_bytes(11)
         kwargs = {**kwargs, "nonce": nonce}
     mac_len = params.pop("mac_len", 16)
     msg_len = params.pop("msg_len", None)

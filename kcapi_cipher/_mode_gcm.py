@@ -37,7 +37,7 @@ from _kcapi.transform import BackendInfo, Transform
 
 from . import _params, _routing
 from ._aead import (ALL, DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, Engine, KernelAead,
-                    check_aes_key, composed_info, fallback, is_buffer, locked, random_nonce)
+                    check_aes_key, composed_info, fallback, is_buffer, locked)
 from ._buffers import MessageTooLongError, c_view, crypt_views, long_bytes, plain
 from ._modes import MODE_GCM
 
@@ -372,7 +372,7 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
     params = dict(kwargs)
     nonce = params.pop("nonce", None)
     if nonce is None:
-        nonce = random_nonce(16)
+        nonce = _params.random_bytes(16)
         kwargs = {**kwargs, "nonce": nonce}
     mac_len = params.pop("mac_len", 16)
     threads = params.pop("threads", 1)

@@ -11,11 +11,11 @@ a subset of what PyCryptodome accepts, and resolve it identically.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from _kcapi import _syscalls
 from _kcapi.keyring import KeyringKey
 from _kcapi.names import BLOCK_CIPHERS
 
@@ -28,6 +28,15 @@ DES3_KEY_SIZES = (16, 24)
 
 #: The arguments of ``new()`` that carry bytes (besides the key and positional ones).
 BUFFER_PARAMS = ("iv", "IV", "nonce", "initial_value")
+
+
+def random_bytes(size: int) -> bytes:
+    """``size`` random bytes for an IV, nonce or key PyCryptodome would draw itself.
+
+    The one source of kcapi_cipher's random defaults: the kernel's CSPRNG
+    (``getrandom``), which is ``os.urandom``, PyCryptodome's ``get_random_bytes``.
+    """
+    return _syscalls.kernel.urandom(size)
 
 
 def _ordinary(value: Any) -> bool:
@@ -265,7 +274,7 @@ def ctr_layout(params: dict[str, Any], size: int) -> CounterLayout | None:
     if nonce is None:
         if size < 16:
             return None  # PyCryptodome makes no random nonce for 8-byte blocks
-        nonce = os.urandom(size // 2)
+        nonce = random_bytes(size // 2)
     if not isinstance(nonce, (bytes, bytearray)) or len(nonce) >= size:
         return None
     counter_len = size - len(nonce)
