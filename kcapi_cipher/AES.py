@@ -19,61 +19,28 @@ under ``kernel``.  ``kcapi_cipher.backend_info(obj)`` tells who serves an object
 
 from __future__ import annotations
 
-import importlib
-import os
 from typing import Any
 
 from _kcapi.errors import keyring_needs_kernel
 from _kcapi.keyring import KeyringKey
 
-from . import _routing
+from . import _factory
+from ._params import random_bytes
+from ._modes import (MODE_ADIANTUM, MODE_CBC, MODE_CCM, MODE_CFB, MODE_CTR, MODE_EAX, MODE_ECB,
+                     MODE_GCM, MODE_HCTR2, MODE_KW, MODE_KWP, MODE_OCB, MODE_OFB, MODE_OPENPGP,
+                     MODE_SIV, MODE_XTS)
 
 __all__ = ["new", "block_size", "key_size", "MODE_ECB", "MODE_CBC", "MODE_CFB", "MODE_OFB",
            "MODE_CTR", "MODE_OPENPGP", "MODE_CCM", "MODE_EAX", "MODE_SIV", "MODE_GCM",
            "MODE_OCB", "MODE_KW", "MODE_KWP", "MODE_XTS", "MODE_HCTR2", "MODE_ADIANTUM"]
-
-MODE_ECB = 1  #: Electronic Code Book
-MODE_CBC = 2  #: Cipher-Block Chaining
-MODE_CFB = 3  #: Cipher Feedback
-MODE_OFB = 5  #: Output Feedback
-MODE_CTR = 6  #: Counter mode
-MODE_OPENPGP = 7  #: OpenPGP mode (software only)
-MODE_CCM = 8  #: Counter with CBC-MAC
-MODE_EAX = 9  #: EAX (software only)
-MODE_SIV = 10  #: Synthetic IV (software only)
-MODE_GCM = 11  #: Galois/Counter Mode
-MODE_OCB = 12  #: Offset Code Book (software only)
-MODE_KW = 13  #: Key Wrap (software only)
-MODE_KWP = 14  #: Key Wrap with Padding (software only)
-#: XEX-based tweaked codebook with ciphertext stealing (IEEE 1619): a kcapi
-#: extension served only by the kernel.  PyCryptodome numbers its modes 1..14;
-#: kernel-only modes take numbers from 101 up, so they never collide with its.
-MODE_XTS = 101
-#: HCTR2 (a tweakable wide-block cipher over AES, 32-byte tweak): a kcapi extension,
-#: the kernel's ``hctr2(aes)`` or the same construction in software.
-MODE_HCTR2 = 102
-#: Adiantum (XChaCha12 or, with ``rounds=20``, XChaCha20 + AES-256 + NH/Poly1305;
-#: 32-byte key and tweak): a kcapi extension served only by the kernel.
-MODE_ADIANTUM = 103
 
 #: Size of a data block (in bytes).
 block_size: int = 16
 #: The valid sizes of a key (in bytes).
 key_size: tuple[int, int, int] = (16, 24, 32)
 
-#: Mode -> the kcapi_cipher module whose ``create("aes", key, *args, **kwargs)`` serves it.
-_MODULES = {
-    MODE_ECB: "_mode_ecb", MODE_CBC: "_mode_cbc", MODE_CFB: "_mode_cfb",
-    MODE_OFB: "_mode_ofb", MODE_CTR: "_mode_ctr", MODE_CCM: "_mode_ccm",
-    MODE_GCM: "_mode_gcm", MODE_XTS: "_mode_xts", MODE_HCTR2: "_mode_hctr2",
-    MODE_ADIANTUM: "_mode_adiantum",
-}
-
-#: Modes only PyCryptodome has.
-_SOFTWARE_ONLY = {
-    MODE_OPENPGP: "MODE_OPENPGP", MODE_EAX: "MODE_EAX", MODE_SIV: "MODE_SIV",
-    MODE_OCB: "MODE_OCB", MODE_KW: "MODE_KW", MODE_KWP: "MODE_KWP",
-}
+#: The modes of :data:`._factory.MODES` AES has (all of them).
+_MODES = frozenset(_factory.MODES)
 
 
 def new(key: Any, mode: int, *args: Any, **kwargs: Any) -> Any:
@@ -103,23 +70,7 @@ def new(key: Any, mode: int, *args: Any, **kwargs: Any) -> Any:
             whenever it cannot (``reason='keyring-needs-kernel'``: no software can
             use a keyring key).
     """
-    try:
-        module = _MODULES.get(mode)
-        label = _SOFTWARE_ONLY.get(mode)
-    except TypeError:  # an unhashable mode: PyCryptodome's error below
-        module = label = None
-    if module is not None:
-        serving = importlib.import_module(f"{__package__}.{module}")
-        return serving.create("aes", key, *args, **kwargs)
-
-    def make() -> Any:
-        return _routing.reference("aes").new(key, mode, *args, **kwargs)
-
-    if label is not None:
-        if isinstance(key, KeyringKey):
-            raise keyring_needs_kernel(key, f"AES {label}", "a mode the kernel crypto API lacks")
-        return _routing.outside(make, f"AES {label}", "", "a mode the kernel crypto API lacks")
-    return make()  # raises PyCryptodome's ValueError("Mode not supported")
+    return _factory.new("aes", _MODES, key, mode, args, kwargs)
 
 
 def _derive_Poly1305_key_pair(key: Any, nonce: Any) -> tuple[Any, bytes, Any]:
@@ -137,7 +88,7 @@ def _derive_Poly1305_key_pair(key: Any, nonce: Any) -> tuple[Any, bytes, Any]:
     if len(key) != 32:
         raise ValueError("Poly1305 with AES requires a 32-byte key")
     if nonce is None:
-        nonce = os.urandom(16)
+        nonce = random_bytes(16)
     elif len(nonce) != 16:
         raise ValueError("Poly1305 with AES requires a 16-byte nonce")
     s = new(key[:16], MODE_ECB).encrypt(nonce)

@@ -21,7 +21,7 @@ the counter), so each request carries its own; a call ending inside a
 from __future__ import annotations
 
 import operator
-import os
+from collections.abc import Callable
 from typing import Any
 
 from _kcapi.errors import keyring_needs_kernel
@@ -31,9 +31,10 @@ from _kcapi.skcipher import KernelSkcipher, Pair
 
 from . import _params, _routing
 from . import _reference as ref
-from ._buffers import c_view, plain
-from ._kernel_mode import MessageTooLongError, StreamMode
+from ._buffers import MessageTooLongError, buffer_bytes, c_view, plain
+from ._kernel_mode import StreamMode
 from ._mode_ctr import split
+from ._routing import KernelPath, Outside
 
 __all__ = ["new", "ChaCha20Cipher", "block_size", "key_size"]
 
@@ -163,27 +164,32 @@ def new(*, key: Any, nonce: Any = None, threads: int = 1) -> Any:
     """
     key, keyring = _routing.keyring_split(key, "chacha20")
     if nonce is None:
-        nonce = os.urandom(8)
+        nonce = _params.random_bytes(8)
 
     def make() -> Any:
         return ref.ChaCha20.new(key=key, nonce=nonce, threads=threads)
 
+    return _routing.serve(make, "ChaCha20", CHACHA20, keyring, _parse(key, nonce, threads, make))
+
+
+def _parse(key: Any, nonce: Any, threads: Any, make: Callable[[], Any]) -> KernelPath | Outside:
+    """What the kernel path takes of ``new(key=key, nonce=nonce, threads=threads)``.
+
+    Ordinary byte strings are read here; other buffers are first given to
+    PyCryptodome (``make()``), whose error they get, then read as it read them.
+    """
     if plain(key) and plain(nonce):
-        raw_key = _params.buffer_bytes(key)
-        raw_nonce = _params.buffer_bytes(nonce)
+        raw_key = buffer_bytes(key)
+        raw_nonce = buffer_bytes(nonce)
     else:
         make()  # PyCryptodome's error for what it refuses
         raw_key, raw_nonce = bytes(c_view(key)), bytes(nonce)  # what it used
     if (raw_key is None or len(raw_key) != 32 or raw_nonce is None
             or len(raw_nonce) not in (8, 12, 24) or not _params.threads_ok(threads)):
-        return _routing.outside(make, "ChaCha20", CHACHA20,
-                                "arguments outside what the kernel path takes", keyring)
+        return Outside()
     name = XCHACHA20 if len(raw_nonce) == 24 else CHACHA20
-    tfm = _routing.kernel_transform(name, keyring or raw_key)
-    if tfm is None:
-        return _routing.software(make, name)
-    return ChaCha20Cipher(KernelSkcipher(tfm, _BLOCK, 32 if name == XCHACHA20 else 16,
-                                         chains=False), raw_nonce)
+    return KernelPath(raw_key, name, lambda tfm: ChaCha20Cipher(
+        KernelSkcipher(tfm, _BLOCK, 32 if name == XCHACHA20 else 16, chains=False), raw_nonce))
 
 
 def _derive_Poly1305_key_pair(key: Any, nonce: Any) -> tuple[bytes, bytes, bytes]:
@@ -201,7 +207,7 @@ def _derive_Poly1305_key_pair(key: Any, nonce: Any) -> tuple[bytes, bytes, bytes
     if len(key) != 32:
         raise ValueError("Poly1305 with ChaCha20 requires a 32-byte key")
     if nonce is None:
-        padded_nonce = nonce = os.urandom(12)
+        padded_nonce = nonce = _params.random_bytes(12)
     elif len(nonce) == 8:
         padded_nonce = b"\x00\x00\x00\x00" + bytes(nonce)
     elif len(nonce) == 12:

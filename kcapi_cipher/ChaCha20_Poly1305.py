@@ -18,9 +18,7 @@ one-time key in user space, and whoever holds it can forge tags for that nonce.
 from __future__ import annotations
 
 import struct
-from binascii import unhexlify
 from collections.abc import Callable
-from hmac import compare_digest
 from typing import Any
 
 from _kcapi import aead, routing, transform
@@ -32,10 +30,11 @@ from _kcapi.names import CHACHA20_POLY1305, XCHACHA20_POLY1305, AeadNames
 from _kcapi.af_alg.tfm import Transform
 from _kcapi.backend_info import BackendInfo
 
+from . import _params
 from . import _reference as ref
 from ._aead import prepare_one_shot
-from ._aead import (DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, Engine, KernelAead, MAC_CHECK_FAILED,
-                    composed_info, fallback, is_buffer, locked, random_nonce)
+from ._aead import (DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, Engine, KernelAead, composed_info,
+                    fallback, is_buffer, locked)
 from ._buffers import c_view, crypt_views, long_bytes, plain
 
 __all__ = ["ChaCha20Poly1305Cipher", "new", "key_size"]
@@ -147,6 +146,11 @@ class ChaCha20Poly1305Cipher(KernelAead):
         return (self._status == _AAD and self._mac_tag is None
                 and len(self._pending) == self._len_aad)
 
+    def _verify_held(self, received: Any) -> bytes:
+        tag = super()._verify_held(received)
+        self._status = _DONE
+        return tag
+
     def _compute_mac(self) -> bytes:
         if self._mac_tag:
             if self._status != _DONE:
@@ -226,40 +230,6 @@ class ChaCha20Poly1305Cipher(KernelAead):
         src, dst = crypt_views(ciphertext, output)
         return self._keystream(src, dst)
 
-    @locked
-    def digest(self) -> bytes:
-        """The tag of the message (the last call when encrypting)."""
-        if DIGEST not in self._next:
-            raise TypeError(self._DIGEST_REFUSED)
-        self._next = (DIGEST,)
-        return self._compute_mac()
-
-    def hexdigest(self) -> str:
-        """:meth:`digest` as hexadecimal digits."""
-        return self.digest().hex()
-
-    @locked
-    def verify(self, received_mac_tag: Any) -> None:
-        """Check the received tag.
-
-        Raises:
-            ValueError: ``"MAC check failed"``.
-        """
-        if VERIFY not in self._next:
-            raise TypeError("verify() cannot be called when encrypting a message")
-        self._next = (VERIFY,)
-        if self._held is not None:
-            self._mac_tag = self._verify_held(received_mac_tag)
-            self._status = _DONE
-            self._held = None
-            return
-        if not compare_digest(self._compute_mac(), received_mac_tag):
-            raise ValueError(MAC_CHECK_FAILED)
-
-    def hexverify(self, hex_mac_tag: Any) -> None:
-        """:meth:`verify` of a tag written in hexadecimal."""
-        self.verify(unhexlify(hex_mac_tag))
-
     def _whole_start(self, method: str) -> bool:
         """The checks opening a one-step call; whether the one-shot AEAD may take it.
 
@@ -333,7 +303,7 @@ class ChaCha20Poly1305Cipher(KernelAead):
         self._len_ct += len(ciphertext)
         self._feed(c_view(ciphertext))
         src, dst = crypt_views(ciphertext, None)
-        plain_text = self._open_composed(src, dst, None, lambda: self.verify(received_mac_tag))
+        plain_text = self._open_composed(src, dst, lambda _: self.verify(received_mac_tag))
         assert plain_text is not None
         return plain_text
 
@@ -363,7 +333,7 @@ def new(*, key: Any, nonce: Any = None) -> Any:
     """
     in_keyring = isinstance(key, KeyringKey)
     if nonce is None:
-        nonce = random_nonce(12)
+        nonce = _params.random_bytes(12)
     if not ((in_keyring or plain(key)) and plain(nonce)):
         from ._routing import keyring_split
 

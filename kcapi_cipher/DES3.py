@@ -14,55 +14,22 @@ and only a FIPS kernel refuses one that degenerates to single DES.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
-from _kcapi.errors import keyring_needs_kernel
-from _kcapi.keyring import KeyringKey
-
-from . import _params, _routing
+from . import _factory
+from ._params import adjust_key_parity
+from ._modes import MODE_CBC, MODE_CFB, MODE_CTR, MODE_EAX, MODE_ECB, MODE_OFB, MODE_OPENPGP
 
 __all__ = ["new", "adjust_key_parity", "block_size", "key_size", "MODE_ECB", "MODE_CBC",
            "MODE_CFB", "MODE_OFB", "MODE_CTR", "MODE_OPENPGP", "MODE_EAX"]
-
-MODE_ECB = 1  #: Electronic Code Book
-MODE_CBC = 2  #: Cipher-Block Chaining
-MODE_CFB = 3  #: Cipher Feedback
-MODE_OFB = 5  #: Output Feedback
-MODE_CTR = 6  #: Counter mode
-MODE_OPENPGP = 7  #: OpenPGP mode (software only)
-MODE_EAX = 9  #: EAX (software only)
 
 #: Size of a data block (in bytes).
 block_size: int = 8
 #: The valid sizes of a key (in bytes).
 key_size: tuple[int, int] = (16, 24)
 
-_MODULES = {MODE_ECB: "_mode_ecb", MODE_CBC: "_mode_cbc", MODE_CFB: "_mode_cfb",
-            MODE_OFB: "_mode_ofb", MODE_CTR: "_mode_ctr"}
-_SOFTWARE_ONLY = {MODE_OPENPGP: "MODE_OPENPGP", MODE_EAX: "MODE_EAX"}
-
-
-def adjust_key_parity(key_in: Any) -> bytes:
-    """Set the parity bits of a TDES key, as ``Crypto.Cipher.DES3.adjust_key_parity``.
-
-    Args:
-        key_in: the 16- or 24-byte TDES key.
-
-    Returns:
-        A copy of ``key_in`` with each byte's parity bit set (odd parity).
-
-    Raises:
-        ValueError: ``"Not a valid TDES key"`` for another length;
-            ``"Triple DES key degenerates to single DES"`` when two adjacent
-            DES keys are equal.
-    """
-    if len(key_in) not in key_size:
-        raise ValueError("Not a valid TDES key")
-    key_out = b"".join([bytes([_params.parity_byte(x)]) for x in key_in])
-    if key_out[:8] == key_out[8:16] or key_out[-16:-8] == key_out[-8:]:
-        raise ValueError("Triple DES key degenerates to single DES")
-    return key_out
+#: The modes of :data:`._factory.MODES` TDES has.
+_MODES = frozenset((MODE_ECB, MODE_CBC, MODE_CFB, MODE_OFB, MODE_CTR, MODE_OPENPGP, MODE_EAX))
 
 
 def new(key: Any, mode: int, *args: Any, **kwargs: Any) -> Any:
@@ -86,23 +53,7 @@ def new(key: Any, mode: int, *args: Any, **kwargs: Any) -> Any:
         KernelUnavailableError: under the ``kernel`` policy, when the kernel cannot serve;
             with a keyring key whenever it cannot (``reason='keyring-needs-kernel'``).
     """
-    try:
-        module = _MODULES.get(mode)
-        label = _SOFTWARE_ONLY.get(mode)
-    except TypeError:
-        module = label = None
-    if module is not None:
-        serving = importlib.import_module(f"{__package__}.{module}")
-        return serving.create("des3", key, *args, **kwargs)
-
-    def make() -> Any:
-        return _routing.reference("des3").new(key, mode, *args, **kwargs)
-
-    if label is not None:
-        if isinstance(key, KeyringKey):
-            raise keyring_needs_kernel(key, f"DES3 {label}", "a mode the kernel crypto API lacks")
-        return _routing.outside(make, f"DES3 {label}", "", "a mode the kernel crypto API lacks")
-    return make()  # raises PyCryptodome's ValueError("Mode not supported")
+    return _factory.new("des3", _MODES, key, mode, args, kwargs)
 
 
 def __getattr__(name: str) -> Any:

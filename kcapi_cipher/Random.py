@@ -12,11 +12,12 @@ from __future__ import annotations
 import operator
 from typing import Any
 
-from _kcapi import _syscalls
 from _kcapi import rng as _rng
 from _kcapi import routing as _routing
 from _kcapi.names import RNG_NAME
 from _kcapi.backend_info import BackendInfo
+
+from . import _params
 
 __all__ = ["new", "get_random_bytes", "atfork", "backend_info"]
 
@@ -40,7 +41,7 @@ def get_random_bytes(n: int) -> bytes:
     size = _size(n)
     tfm = _rng.rng_transform()
     if tfm is None:
-        return _syscalls.kernel.urandom(size)  # os.urandom, PyCryptodome's source
+        return _params.random_bytes(size)  # os.urandom, PyCryptodome's source
     return _rng.KernelRng(tfm).read(size)
 
 

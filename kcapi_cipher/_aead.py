@@ -49,12 +49,11 @@ import errno
 import functools
 import threading
 from collections.abc import Callable
+from binascii import unhexlify
 from hmac import compare_digest
 from typing import Any, TypeVar
 
-import Crypto
-
-from _kcapi import _syscalls, aead, forksafe, routing
+from _kcapi import aead, forksafe, routing
 from _kcapi.aead import CounterStream
 from _kcapi.atomic import finish, is_interrupt
 from _kcapi.errors import KernelUnavailableError
@@ -68,9 +67,6 @@ from ._buffers import c_view, plain
 from ._copying import Uncopyable
 from ._results import fill_bytes
 
-#: PyCryptodome's error for data past a mode's limit (a ValueError in every version).
-MessageTooLongError: type[ValueError] = getattr(Crypto, "MessageTooLongError", ValueError)
-
 # The methods of PyCryptodome's AEAD state machine (``Crypto.Cipher._state_machine``).
 UPDATE, ENCRYPT, DECRYPT, DIGEST, VERIFY = "update", "encrypt", "decrypt", "digest", "verify"
 ALL = (UPDATE, ENCRYPT, DECRYPT, DIGEST, VERIFY)
@@ -81,11 +77,6 @@ MAC_CHECK_FAILED = "MAC check failed"
 def is_buffer(x: Any) -> bool:
     """PyCryptodome's test for a byte buffer."""
     return isinstance(x, (bytes, bytearray, memoryview))
-
-
-def random_nonce(size: int) -> bytes:
-    """A random nonce from the kernel's CSPRNG (what PyCryptodome uses too)."""
-    return _syscalls.kernel.urandom(size)
 
 
 def check_aes_key(key: Any, params: dict[str, Any], mode_label: str) -> bytes | KeyringKey:
@@ -130,7 +121,7 @@ def fallback(make: Any, kernel_name: str, needs: list[tuple[str, str]]) -> Any:
     """
     from . import _routing
 
-    return _routing.software(make, kernel_name, routing.needs_reason(needs))
+    return _routing.software_object(make, kernel_name, routing.needs_reason(needs))
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -310,6 +301,52 @@ class KernelAead(Uncopyable):
         self._failed = False
         self._txn = None
         forksafe.watch_lock(self)
+
+    # -- PyCryptodome's tag API, the same in every mode -------------------------------
+
+    #: PyCryptodome's error for digest() while decrypting.
+    _DIGEST_REFUSED = "digest() cannot be called when decrypting or validating a message"
+    #: The attribute that keeps the tag once computed or verified (the mode's name for it).
+    _TAG_ATTRIBUTE = "_mac_tag"
+
+    def _compute_mac(self) -> bytes:
+        """The tag of the message so far (kept in :attr:`_TAG_ATTRIBUTE`)."""
+        raise NotImplementedError
+
+    @locked
+    def digest(self) -> bytes:
+        """The tag of the message (the last call when encrypting)."""
+        if DIGEST not in self._next:
+            raise TypeError(self._DIGEST_REFUSED)
+        self._next = (DIGEST,)
+        return self._compute_mac()
+
+    def hexdigest(self) -> str:
+        """:meth:`digest` as hexadecimal digits."""
+        return self.digest().hex()
+
+    @locked
+    def verify(self, received_mac_tag: Any) -> None:
+        """Check the received tag.
+
+        Raises:
+            ValueError: ``"MAC check failed"``.
+        """
+        if VERIFY not in self._next:
+            raise TypeError("verify() cannot be called when encrypting a message")
+        self._next = (VERIFY,)
+        if self._held is not None:
+            setattr(self, self._TAG_ATTRIBUTE, self._verify_held(received_mac_tag))
+            self._held = None
+            return
+        if not compare_digest(self._compute_mac(), received_mac_tag):
+            raise ValueError(MAC_CHECK_FAILED)
+
+    def hexverify(self, hex_mac_tag: Any) -> None:
+        """:meth:`verify` of a tag written in hexadecimal."""
+        self.verify(unhexlify(hex_mac_tag))
+
+    # -- the kernel's side -------------------------------------------------------------
 
     def _lost_in_fork(self) -> None:
         """A fork caught another thread inside a call: this copy's state is half-done."""
@@ -597,13 +634,7 @@ class KernelAead(Uncopyable):
         if plain is None:
             return NotImplemented
         done(tag)
-        if output is None:
-            result = bytes(plain)
-            plain[:] = bytes(len(plain))
-            return result
-        c_view(output)[:] = plain
-        plain[:] = bytes(len(plain))
-        return None
+        return release(plain, None if output is None else c_view(output))
 
     def _keep(self, src: memoryview, hold: Callable[[], None], output: Any) -> None:
         """A whole message failed its tag before any plaintext: keep the ciphertext."""
@@ -612,25 +643,34 @@ class KernelAead(Uncopyable):
         if output is not None:
             zero(output)
 
-    def _open_composed(self, src: memoryview, dst: memoryview | None, output: Any,
-                       verify: Callable[[], None]) -> Any:
-        """Decrypt through the engine into a private buffer, ``verify()``, then release it."""
+    def _open_composed(self, src: memoryview, dst: memoryview | None,
+                       verify: Callable[[memoryview], None]) -> Any:
+        """Decrypt through the engine into a private buffer, ``verify(it)``, then release it.
+
+        On any failure the private buffer is wiped and ``dst`` zeroed.
+        """
         private = bytearray(src.nbytes)
         try:
-            self._keystream(src, memoryview(private))
-            verify()
+            view = memoryview(private)
+            self._keystream(src, view)
+            verify(view)
         except BaseException:
             private[:] = bytes(len(private))
             if dst is not None:
                 dst[:] = bytes(dst.nbytes)
             raise
+        return release(private, dst)
+
+
+def release(plain: bytearray, dst: memoryview | None) -> bytes | None:
+    """Verified plaintext from a private buffer, as ``bytes`` or copied into ``dst``; then wiped."""
+    try:
         if dst is None:
-            result = bytes(private)
-            private[:] = bytes(len(private))
-            return result
-        dst[:] = private
-        private[:] = bytes(len(private))
+            return bytes(plain)
+        dst[:] = plain
         return None
+    finally:
+        plain[:] = bytes(len(plain))
 
 
 def prepare_one_shot(obj: KernelAead) -> tuple[Transform, bytes] | None:

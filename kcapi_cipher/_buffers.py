@@ -12,7 +12,10 @@ does, so they apply the same rules, written once here:
 * :func:`crypt_views` -- the checks of a stream or block cipher call
   (``encrypt(data, output=...)``) in PyCryptodome's order, with its messages;
 * :func:`plain` -- whether an argument is an ordinary byte string, for which
-  every one of those rules gives the same answer as for its ``bytes``.
+  every one of those rules gives the same answer as for its ``bytes``
+  (:func:`buffer_bytes`: that ``bytes``);
+* :func:`xor` -- the XOR of two byte strings, and :data:`MessageTooLongError`,
+  PyCryptodome's error for data past a mode's limit.
 
 Nothing here changes state: the callers run these checks before touching
 their own.
@@ -22,7 +25,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import Crypto
 from Crypto.Util.number import long_to_bytes
+
+from _kcapi.aead import xor_bytes as xor
+
+#: PyCryptodome's error for data past a mode's limit (a ValueError in every version).
+MessageTooLongError: type[ValueError] = getattr(Crypto, "MessageTooLongError", ValueError)
 
 OUTPUT_LENGTH = "output must have the same length as the input  (%d bytes)"
 OUTPUT_TYPE = "output must be a bytearray or a writeable memoryview"
@@ -92,6 +101,11 @@ def crypt_views(data: Any, output: Any,
     if (size if dst is None else dst.nbytes) != src.nbytes:
         raise ValueError(OUTPUT_LENGTH % src.nbytes)
     return src, dst
+
+
+def buffer_bytes(x: Any) -> bytes | None:
+    """``bytes(x)`` for a :func:`plain` byte string (the bytes C code reads), else ``None``."""
+    return bytes(c_view(x)) if plain(x) else None
 
 
 def tobytes(x: Any) -> bytes:

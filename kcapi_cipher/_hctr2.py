@@ -32,13 +32,14 @@ key bytes.
 from __future__ import annotations
 
 from . import _reference
+from ._buffers import xor
+from ._modes import MODE_ECB
 
 __all__ = ["Hctr2", "Polyval", "xctr"]
 
 BLOCK = 16
 #: POLYVAL's field polynomial, x^128 + x^127 + x^126 + x^121 + 1.
 _POLY = (1 << 128) | (1 << 127) | (1 << 126) | (1 << 121) | 1
-_MODE_ECB = 1
 
 
 def _times_x(a: int) -> int:
@@ -50,12 +51,6 @@ def _times_x(a: int) -> int:
 def _over_x(a: int) -> int:
     """``a * x^-1`` in POLYVAL's field (add the polynomial when ``a`` is odd, then halve)."""
     return (a ^ _POLY) >> 1 if a & 1 else a >> 1
-
-
-def _xor(a: bytes, b: bytes) -> bytes:
-    """``a ^ b`` for byte strings of equal length."""
-    n = len(a)
-    return (int.from_bytes(a, "little") ^ int.from_bytes(b, "little")).to_bytes(n, "little")
 
 
 class Polyval:
@@ -110,7 +105,7 @@ def xctr(ecb: object, start: bytes, data: bytes) -> bytes:
     blocks = -(-len(data) // BLOCK)
     counters = b"".join((s ^ i).to_bytes(BLOCK, "little") for i in range(1, blocks + 1))
     stream = ecb.encrypt(counters)  # type: ignore[attr-defined]
-    return _xor(data, stream[:len(data)])
+    return xor(data, stream[:len(data)])
 
 
 class Hctr2:
@@ -119,7 +114,7 @@ class Hctr2:
     __slots__ = ("_ecb", "_polyval", "_l")
 
     def __init__(self, key: bytes):
-        ecb = _reference.block_cipher("aes").new(key, _MODE_ECB)  # ValueError for a bad size
+        ecb = _reference.block_cipher("aes").new(key, MODE_ECB)  # ValueError for a bad size
         self._ecb = ecb
         self._polyval = Polyval(ecb.encrypt(bytes(BLOCK)))
         self._l = ecb.encrypt((1).to_bytes(BLOCK, "little"))
@@ -136,17 +131,17 @@ class Hctr2:
     def encrypt(self, tweak: bytes, plaintext: bytes) -> bytes:
         """HCTR2 encryption of one message (at least 16 bytes) under ``tweak``."""
         m, n = plaintext[:BLOCK], plaintext[BLOCK:]
-        mm = _xor(m, self._hash(tweak, n))
+        mm = xor(m, self._hash(tweak, n))
         uu = self._ecb.encrypt(mm)
-        s = _xor(_xor(mm, uu), self._l)
+        s = xor(xor(mm, uu), self._l)
         v = xctr(self._ecb, s, n)
-        return _xor(uu, self._hash(tweak, v)) + v
+        return xor(uu, self._hash(tweak, v)) + v
 
     def decrypt(self, tweak: bytes, ciphertext: bytes) -> bytes:
         """HCTR2 decryption of one message (at least 16 bytes) under ``tweak``."""
         u, v = ciphertext[:BLOCK], ciphertext[BLOCK:]
-        uu = _xor(u, self._hash(tweak, v))
+        uu = xor(u, self._hash(tweak, v))
         mm = self._ecb.decrypt(uu)
-        s = _xor(_xor(mm, uu), self._l)
+        s = xor(xor(mm, uu), self._l)
         n = xctr(self._ecb, s, v)
-        return _xor(mm, self._hash(tweak, n)) + n
+        return xor(mm, self._hash(tweak, n)) + n

@@ -25,41 +25,32 @@ import errno
 import threading
 from functools import cache
 from itertools import repeat
-from typing import Any
-
-import Crypto
+from typing import Any, TypeVar
 
 from _kcapi import forksafe
 from _kcapi.atomic import is_interrupt
 from _kcapi.skcipher import Advance, KernelSkcipher, Pair, overlap
+from _kcapi.af_alg.tfm import Transform
 from _kcapi.backend_info import BackendInfo
 
+from ._buffers import OUTPUT_LENGTH, OUTPUT_TYPE, c_view, writable, xor
 from ._copying import Uncopyable
+from ._params import block_size, random_bytes
 from ._results import fill_bytes
 
-#: PyCryptodome's error for data past a keystream's end (a ValueError in every version).
-MessageTooLongError: type[ValueError] = getattr(Crypto, "MessageTooLongError", ValueError)
+K = TypeVar("K", bound="KernelCipher")
 
 ENCRYPT = "encrypt"
 DECRYPT = "decrypt"
 _BOTH = (ENCRYPT, DECRYPT)
-OUTPUT_LENGTH = "output must have the same length as the input  (%d bytes)"
 
 
-def xor(a: bytes | memoryview, b: bytes | memoryview) -> bytes:
-    """``a XOR b`` for equal-length byte strings."""
-    n = len(a)
-    return (int.from_bytes(a, "little") ^ int.from_bytes(b, "little")).to_bytes(n, "little")
-
-
-def _input_view(data: Any) -> memoryview:
-    """A flat byte view of ``data``, with PyCryptodome's error for other types."""
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TypeError("Object type %s cannot be passed to C code" % type(data))
-    view = memoryview(data)
-    if not view.c_contiguous:
-        raise BufferError("memoryview: underlying buffer is not C-contiguous")
-    return view if view.format == "B" and view.ndim == 1 else view.cast("B")
+def iv_mode_object(mode_class: type[K], tfm: Transform, algorithm: str, iv: bytes | None) -> K:
+    """A CBC, CFB or OFB object of ``mode_class`` on ``tfm``, from ``iv`` (random if ``None``)."""
+    size = block_size(algorithm)
+    if iv is None:
+        iv = random_bytes(size)
+    return mode_class(KernelSkcipher(tfm, size, size), size, iv)  # type: ignore[call-arg]
 
 
 class KernelCipher(Uncopyable):
@@ -188,7 +179,7 @@ class KernelCipher(Uncopyable):
         """Check the buffers as PyCryptodome does, then transform under the lock."""
         if output is None:
             size = len(data)
-            src = _input_view(data)
+            src = c_view(data)
             if src.nbytes != size:
                 raise ValueError(OUTPUT_LENGTH % src.nbytes)
             with self._lock:
@@ -196,15 +187,14 @@ class KernelCipher(Uncopyable):
                 if not src.nbytes:
                     return b""
                 return fill_bytes(src.nbytes, lambda dst: self._transform(src, dst, encrypt))
-        if not (isinstance(output, bytearray)
-                or (isinstance(output, memoryview) and not output.readonly)):
-            raise TypeError("output must be a bytearray or a writeable memoryview")
+        if not writable(output):
+            raise TypeError(OUTPUT_TYPE)
         size = len(data)
         if size != len(output):
             reported = len(output) if (self._DECRYPT_REPORTS_OUTPUT and not encrypt) else size
             raise ValueError(OUTPUT_LENGTH % reported)
-        dst = _input_view(output)  # PyCryptodome takes the output's memory first
-        src = _input_view(data)
+        dst = c_view(output)  # PyCryptodome takes the output's memory first
+        src = c_view(data)
         if dst.nbytes != src.nbytes:
             raise ValueError(OUTPUT_LENGTH % src.nbytes)
         with self._lock:

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import os
-from typing import Any
-
-from _kcapi.names import skcipher_name
 from _kcapi.skcipher import Advance, KernelSkcipher
 
-from . import _params, _routing
 from ._kernel_mode import KernelCipher
 
-__all__ = ["CbcMode", "create"]
-
-MODE = 2
+__all__ = ["CbcMode"]
 
 
 def _after_encrypt(iv: bytes, last_in: bytes, last_out: bytes, nbytes: int) -> bytes:
@@ -53,41 +46,3 @@ class CbcMode(KernelCipher):
         if full != src.nbytes:
             raise ValueError("Data must be padded to %d byte boundary in CBC mode"
                              % self.block_size)
-
-
-def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
-    """Create a CBC cipher object, as ``<cipher>.new(key, MODE_CBC, *args, **kwargs)``.
-
-    Args:
-        algorithm: ``'aes'`` or ``'des3'``.
-        key: the cipher key, or a :class:`~_kcapi.keyring.KeyringKey` (kernel only).
-        *args: at most one, the IV.
-        **kwargs: ``iv`` or ``IV`` (a block; random when omitted), ``use_aesni`` (AES).
-
-    Returns:
-        A :class:`CbcMode` served by the kernel, or PyCryptodome's object where
-        the backend policy lets software serve.
-
-    Raises:
-        TypeError, ValueError: PyCryptodome's errors for bad arguments.
-        KernelUnavailableError: under the ``kernel`` policy, when the kernel cannot serve.
-    """
-    name = skcipher_name("cbc", algorithm)
-    key, keyring = _routing.keyring_split(key, algorithm)
-
-    def make() -> Any:
-        return _routing.reference(algorithm).new(key, MODE, *args, **kwargs)
-
-    # The arguments as the kernel path reads them (make() keeps the caller's own).
-    used_key, used_args, used_kwargs = _routing.normalized(make, algorithm, key, args, kwargs)
-
-    size = _params.block_size(algorithm)
-    parsed = _params.iv_mode_args(algorithm, MODE, used_key, used_args, used_kwargs)
-    if parsed is None or parsed.rest:
-        return _routing.outside(make, f"{algorithm.upper()} MODE_CBC", name,
-                                "arguments outside what the kernel path takes", keyring)
-    tfm = _routing.kernel_transform(name, keyring or _params.kernel_key(algorithm, parsed.key))
-    if tfm is None:
-        return _routing.software(make, name)
-    iv = parsed.iv if parsed.iv is not None else os.urandom(size)
-    return CbcMode(KernelSkcipher(tfm, size, size), size, iv)

@@ -27,8 +27,6 @@ keystream, nothing that would let anyone forge or decrypt other messages).
 from __future__ import annotations
 
 import struct
-from binascii import unhexlify
-from hmac import compare_digest
 from typing import Any
 
 from _kcapi import aead, routing, transform
@@ -39,12 +37,13 @@ from _kcapi.names import ccm_names
 from _kcapi.af_alg.tfm import Transform
 from _kcapi.backend_info import BackendInfo
 
+from . import _params, _routing
 from ._aead import prepare_one_shot
-from ._aead import (ALL, DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, Engine, KernelAead, MAC_CHECK_FAILED,
-                    MessageTooLongError, check_aes_key, composed_info, fallback,
-                    locked, random_nonce)
-from ._buffers import c_view, crypt_views, long_bytes, plain, writable
-from ._mode_gcm import cipher_name, software
+from ._aead import (ALL, DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, Engine, KernelAead,
+                    check_aes_key, composed_info, fallback, locked)
+from ._buffers import MessageTooLongError, c_view, crypt_views, long_bytes, plain, writable
+from ._modes import MODE_CCM
+from ._mode_gcm import cipher_name
 
 __all__ = ["CcmMode", "create"]
 
@@ -227,7 +226,7 @@ class CcmMode(KernelAead):
             self._pad()
             self._status = _MESSAGE
 
-    def _digest(self) -> bytes:
+    def _compute_mac(self) -> bytes:
         if self._mac_tag:
             return self._mac_tag
         self._resolve_assoc()
@@ -312,41 +311,6 @@ class CcmMode(KernelAead):
         self._absorb(result if output is None else output)
         return result
 
-    _DIGEST_REFUSED = "digest() cannot be called when decrypting or validating a message"
-
-    @locked
-    def digest(self) -> bytes:
-        """The tag of the message (the last call when encrypting)."""
-        if DIGEST not in self._next:
-            raise TypeError(self._DIGEST_REFUSED)
-        self._next = (DIGEST,)
-        return self._digest()
-
-    def hexdigest(self) -> str:
-        """:meth:`digest` as hexadecimal digits."""
-        return self.digest().hex()
-
-    @locked
-    def verify(self, received_mac_tag: Any) -> None:
-        """Check the received tag.
-
-        Raises:
-            ValueError: ``"MAC check failed"`` (or ``"Message is too short"``).
-        """
-        if VERIFY not in self._next:
-            raise TypeError("verify() cannot be called when encrypting a message")
-        self._next = (VERIFY,)
-        if self._held is not None:
-            self._mac_tag = self._verify_held(received_mac_tag)
-            self._held = None
-            return
-        if not compare_digest(self._digest(), received_mac_tag):
-            raise ValueError(MAC_CHECK_FAILED)
-
-    def hexverify(self, hex_mac_tag: Any) -> None:
-        """:meth:`verify` of a tag written in hexadecimal."""
-        self.verify(unhexlify(hex_mac_tag))
-
     @locked
     def encrypt_and_digest(self, plaintext: Any, output: Any = None) -> tuple[bytes | None, bytes]:
         """encrypt() and digest() in one step (the kernel's ccm(aes) when it serves them).
@@ -405,24 +369,12 @@ class CcmMode(KernelAead):
                 dst[:] = bytes(dst.nbytes)
                 raise
             return None
-        private = bytearray(src.nbytes)
-        view = memoryview(private)
-        try:
-            self._keystream(src, view)
+
+        def verify(view: memoryview) -> None:
             self._absorb(view if shaped is None else shaped(view))
             self.verify(received)
-        except BaseException:
-            private[:] = bytes(len(private))
-            if dst is not None:
-                dst[:] = bytes(dst.nbytes)
-            raise
-        if dst is None:
-            result = bytes(private)
-            private[:] = bytes(len(private))
-            return result
-        dst[:] = private
-        private[:] = bytes(len(private))
-        return None
+
+        return self._open_composed(src, dst, verify)
 
     def __repr__(self) -> str:
         return f"<kcapi_cipher CcmMode ({self._names.aead}) @ {hex(id(self))}>"
@@ -476,16 +428,15 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
     params = dict(kwargs)
     nonce = params.pop("nonce", None)
     if nonce is None:
-        nonce = random_nonce(11)
+        nonce = _params.random_bytes(11)
         kwargs = {**kwargs, "nonce": nonce}
     mac_len = params.pop("mac_len", 16)
     msg_len = params.pop("msg_len", None)
     assoc_len = params.pop("assoc_len", None)
     if not _ordinary(key, nonce, mac_len, msg_len, assoc_len, params):
-        from ._routing import keyring_split
-
-        checked, _ = keyring_split(key, "aes")
-        software(algorithm).new(checked, 8, **kwargs)  # PyCryptodome's error, if any
+        checked, _ = _routing.keyring_split(key, "aes")
+        # PyCryptodome's error, if any:
+        _routing.reference(algorithm.lower()).new(checked, MODE_CCM, **kwargs)
         key_bytes: bytes | KeyringKey = key if isinstance(key, KeyringKey) else \
             bytes(c_view(key))
         nonce_bytes = bytes(nonce)
@@ -513,5 +464,6 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
             transform.get("skcipher", names.stream, key_bytes)
         return made
     if not routing.aead_route(needs).kernel:
-        return fallback(lambda: software(algorithm).new(key, 8, **kwargs), names.aead, needs)
+        return fallback(lambda: _routing.reference(algorithm.lower()).new(key, MODE_CCM, **kwargs),
+                        names.aead, needs)
     return CcmMode(cipher, key_bytes, nonce_bytes, mac_len, msg_len, assoc_len)

@@ -7,18 +7,16 @@ for AES, CFB-64 for TDES); PyCryptodome's default ``segment_size`` is 8 bits
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from _kcapi.names import skcipher_name
 from _kcapi.skcipher import Advance, KernelSkcipher
 
-from . import _params, _routing
-from ._kernel_mode import StreamMode
+from . import _params
+from ._kernel_mode import StreamMode, iv_mode_object
+from ._routing import KernelPath, Outside
 
-__all__ = ["CfbMode", "create"]
-
-MODE = 3
+__all__ = ["CfbMode", "parse"]
 
 
 def _after_encrypt(iv: bytes, last_in: bytes, last_out: bytes, nbytes: int) -> bytes:
@@ -66,47 +64,22 @@ class CfbMode(StreamMode):
         self._segment = data_out if encrypt else data_in
 
 
-def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
-    """Create a CFB cipher object, as ``<cipher>.new(key, MODE_CFB, *args, **kwargs)``.
+def parse(algorithm: str, mode: int, key: Any, args: tuple[Any, ...],
+          kwargs: dict[str, Any]) -> KernelPath | Outside:
+    """What the kernel path takes of ``<cipher>.new(key, MODE_CFB, *args, **kwargs)``.
 
-    Args:
-        algorithm: ``'aes'`` or ``'des3'``.
-        key: the cipher key, or a :class:`~_kcapi.keyring.KeyringKey` (kernel only).
-        *args: at most one, the IV.
-        **kwargs: ``iv`` or ``IV`` (random when omitted), ``segment_size`` in bits
-            (default 8; the kernel serves only a whole block: 128 for AES, 64 for
-            TDES), ``use_aesni`` (AES).
-
-    Returns:
-        A :class:`CfbMode` served by the kernel, or PyCryptodome's object where
-        the backend policy lets software serve (other segment sizes, a kernel
-        without ``cfb``).
-
-    Raises:
-        TypeError, ValueError: PyCryptodome's errors for bad arguments.
-        KernelUnavailableError: under the ``kernel`` policy, when the kernel cannot serve.
+    Takes the IV (positional, ``iv`` or ``IV``; random when omitted), a
+    ``segment_size`` of a whole block (128 bits for AES, 64 for TDES; the
+    default, 8, is software's) and, for AES, ``use_aesni`` (ignored).
     """
     name = skcipher_name("cfb", algorithm)
-    label = f"{algorithm.upper()} MODE_CFB"
-    key, keyring = _routing.keyring_split(key, algorithm)
-
-    def make() -> Any:
-        return _routing.reference(algorithm).new(key, MODE, *args, **kwargs)
-
-    # The arguments as the kernel path reads them (make() keeps the caller's own).
-    used_key, used_args, used_kwargs = _routing.normalized(make, algorithm, key, args, kwargs)
-
     size = _params.block_size(algorithm)
-    parsed = _params.iv_mode_args(algorithm, MODE, used_key, used_args, used_kwargs)
+    parsed = _params.iv_mode_args(algorithm, mode, key, args, kwargs)
     segment = parsed.rest.pop("segment_size", 8) if parsed is not None else None
     if parsed is None or parsed.rest or type(segment) is not int:
-        return _routing.outside(make, label, name, "arguments outside what the kernel path takes",
-                                keyring)
+        return Outside()
     if segment != size * 8:
-        return _routing.outside(make, f"{label} with segment_size={segment}", name,
-                                f"the kernel's {name} has {size * 8}-bit segments only", keyring)
-    tfm = _routing.kernel_transform(name, keyring or _params.kernel_key(algorithm, parsed.key))
-    if tfm is None:
-        return _routing.software(make, name)
-    iv = parsed.iv if parsed.iv is not None else os.urandom(size)
-    return CfbMode(KernelSkcipher(tfm, size, size), size, iv)
+        return Outside(f"the kernel's {name} has {size * 8}-bit segments only",
+                       f" with segment_size={segment}")
+    return KernelPath(parsed.key, name,
+                      lambda tfm: iv_mode_object(CfbMode, tfm, algorithm, parsed.iv))

@@ -19,13 +19,13 @@ from typing import Any
 from _kcapi.names import skcipher_name
 from _kcapi.skcipher import KernelSkcipher, Pair, no_iv
 
-from . import _params, _routing
-from ._kernel_mode import MessageTooLongError, StreamMode, xor
+from . import _params
+from ._buffers import MessageTooLongError, xor
+from ._kernel_mode import StreamMode
 from ._params import CounterLayout
+from ._routing import KernelPath, Outside
 
-__all__ = ["CtrMode", "create"]
-
-MODE = 6
+__all__ = ["CtrMode", "parse"]
 
 #: Keystream blocks computed per ``ecb`` request on the user-space counter path.
 _ECB_BLOCKS = 4096
@@ -128,47 +128,24 @@ class CtrMode(StreamMode):
         return src.nbytes
 
 
-def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
-    """Create a CTR cipher object, as ``<cipher>.new(key, MODE_CTR, *args, **kwargs)``.
+def parse(algorithm: str, mode: int, key: Any, args: tuple[Any, ...],
+          kwargs: dict[str, Any]) -> KernelPath | Outside:
+    """What the kernel path takes of ``<cipher>.new(key, MODE_CTR, *args, **kwargs)``.
 
-    Args:
-        algorithm: ``'aes'`` or ``'des3'``.
-        key: the cipher key, or a :class:`~_kcapi.keyring.KeyringKey` (kernel only).
-        *args: none (PyCryptodome's TypeError otherwise).
-        **kwargs: ``nonce`` (shorter than a block; half a block of random bytes
-            when omitted, AES only), ``initial_value`` (an int or bytes, default
-            0), or ``counter`` (a ``Crypto.Util.Counter.new()`` object) instead
-            of both; ``threads`` (accepted, the kernel does the work);
-            ``use_aesni`` (AES).
-
-    Returns:
-        A :class:`CtrMode` served by the kernel, or PyCryptodome's object where
-        the backend policy lets software serve.
-
-    Raises:
-        TypeError, ValueError: PyCryptodome's errors for bad arguments.
-        KernelUnavailableError: under the ``kernel`` policy, when the kernel cannot serve.
+    Takes ``nonce`` (shorter than a block; half a block of random bytes when
+    omitted, AES only), ``initial_value`` (an int or bytes, default 0), or
+    ``counter`` (a ``Crypto.Util.Counter.new()`` object) instead of both;
+    ``threads`` (checked, the kernel does the work); ``use_aesni`` (AES).
+    The counter layouts the kernel's ``ctr`` cannot run use ``ecb``.
     """
-    label = f"{algorithm.upper()} MODE_CTR"
-    key, keyring = _routing.keyring_split(key, algorithm)
-
-    def make() -> Any:
-        return _routing.reference(algorithm).new(key, MODE, *args, **kwargs)
-
-    # The arguments as the kernel path reads them (make() keeps the caller's own).
-    used_key, used_args, used_kwargs = _routing.normalized(make, algorithm, key, args, kwargs)
-
     size = _params.block_size(algorithm)
-    params = _params.with_positional(MODE, used_args, used_kwargs)
+    params = _params.with_positional(mode, args, kwargs)
     threads = params.pop("threads", 1) if params is not None else None
-    raw = _params.cipher_key(algorithm, used_key, params) if params is not None else None
+    raw = _params.cipher_key(algorithm, key, params) if params is not None else None
     layout = _params.ctr_layout(params, size) if raw is not None and params is not None else None
     if layout is None or raw is None or not _params.threads_ok(threads):
-        return _routing.outside(make, label, skcipher_name("ctr", algorithm),
-                                "arguments outside what the kernel path takes", keyring)
+        return Outside()
     by_ecb = bool(layout.suffix) or (layout.little_endian and layout.counter_len > 1)
-    name = skcipher_name("ecb" if by_ecb else "ctr", algorithm)
-    tfm = _routing.kernel_transform(name, keyring or _params.kernel_key(algorithm, raw))
-    if tfm is None:
-        return _routing.software(make, name)
-    return CtrMode(KernelSkcipher(tfm, size, 0 if by_ecb else size), size, layout, by_ecb)
+    return KernelPath(raw, skcipher_name("ecb" if by_ecb else "ctr", algorithm),
+                      lambda tfm: CtrMode(KernelSkcipher(tfm, size, 0 if by_ecb else size), size,
+                                          layout, by_ecb))

@@ -7,12 +7,11 @@ from typing import Any
 from _kcapi.names import skcipher_name
 from _kcapi.skcipher import KernelSkcipher, no_iv
 
-from . import _params, _routing
+from . import _params
 from ._kernel_mode import KernelCipher
+from ._routing import KernelPath, Outside
 
-__all__ = ["EcbMode", "create"]
-
-MODE = 1
+__all__ = ["EcbMode", "parse"]
 
 
 class EcbMode(KernelCipher):
@@ -42,39 +41,16 @@ class EcbMode(KernelCipher):
             raise ValueError("Data must be aligned to block boundary in ECB mode")
 
 
-def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
-    """Create an ECB cipher object, as ``<cipher>.new(key, MODE_ECB, *args, **kwargs)``.
+def parse(algorithm: str, mode: int, key: Any, args: tuple[Any, ...],
+          kwargs: dict[str, Any]) -> KernelPath | Outside:
+    """What the kernel path takes of ``<cipher>.new(key, MODE_ECB, *args, **kwargs)``.
 
-    Args:
-        algorithm: ``'aes'`` or ``'des3'``.
-        key: the cipher key, or a :class:`~_kcapi.keyring.KeyringKey` (kernel only).
-        *args: none (PyCryptodome's TypeError otherwise).
-        **kwargs: ``use_aesni`` (AES, ignored).
-
-    Returns:
-        An :class:`EcbMode` served by the kernel, or PyCryptodome's object where
-        the backend policy lets software serve.
-
-    Raises:
-        TypeError, ValueError: PyCryptodome's errors for bad arguments.
-        KernelUnavailableError: under the ``kernel`` policy, when the kernel cannot serve.
+    Takes no positional argument and, for AES, ``use_aesni`` (ignored).
     """
-    name = skcipher_name("ecb", algorithm)
-    key, keyring = _routing.keyring_split(key, algorithm)
-
-    def make() -> Any:
-        return _routing.reference(algorithm).new(key, MODE, *args, **kwargs)
-
-    # The arguments as the kernel path reads them (make() keeps the caller's own).
-    used_key, used_args, used_kwargs = _routing.normalized(make, algorithm, key, args, kwargs)
-
-    params = _params.with_positional(MODE, used_args, used_kwargs)
-    raw = _params.cipher_key(algorithm, used_key, params) if params is not None else None
+    params = _params.with_positional(mode, args, kwargs)
+    raw = _params.cipher_key(algorithm, key, params) if params is not None else None
     if raw is None or params:
-        return _routing.outside(make, f"{algorithm.upper()} MODE_ECB", name,
-                                "arguments outside what the kernel path takes", keyring)
-    tfm = _routing.kernel_transform(name, keyring or _params.kernel_key(algorithm, raw))
-    if tfm is None:
-        return _routing.software(make, name)
+        return Outside()
     size = _params.block_size(algorithm)
-    return EcbMode(KernelSkcipher(tfm, size, 0), size)
+    return KernelPath(raw, skcipher_name("ecb", algorithm),
+                      lambda tfm: EcbMode(KernelSkcipher(tfm, size, 0), size))

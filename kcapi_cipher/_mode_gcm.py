@@ -25,8 +25,6 @@ most 64 KiB in all) -- because the composed path computes the hash key
 
 from __future__ import annotations
 
-from binascii import unhexlify
-from hmac import compare_digest
 from typing import Any
 
 from _kcapi import aead, routing, transform
@@ -38,12 +36,12 @@ from _kcapi.names import AEAD_CIPHERS, gcm_names
 from _kcapi.af_alg.tfm import Transform
 from _kcapi.backend_info import BackendInfo
 
-from . import _reference as ref
+from . import _params, _routing
 from ._aead import prepare_one_shot
-from ._aead import (ALL, DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, Engine, KernelAead, MAC_CHECK_FAILED,
-                    MessageTooLongError, check_aes_key, composed_info, fallback, is_buffer,
-                    locked, random_nonce)
-from ._buffers import c_view, crypt_views, long_bytes, plain
+from ._aead import (ALL, DECRYPT, DIGEST, ENCRYPT, UPDATE, VERIFY, Engine, KernelAead,
+                    check_aes_key, composed_info, fallback, is_buffer, locked)
+from ._buffers import MessageTooLongError, c_view, crypt_views, long_bytes, plain
+from ._modes import MODE_GCM
 
 __all__ = ["GcmMode", "create"]
 
@@ -184,6 +182,8 @@ class GcmMode(KernelAead):
         """Whether the AAD so far is exactly the bytes its length counts (one-shot material)."""
         return not self._in_message and self._tag is None and len(self._pending) == self._auth_len
 
+    _TAG_ATTRIBUTE = "_tag"
+
     def _compute_mac(self) -> bytes:
         if self._tag:
             return self._tag
@@ -274,41 +274,6 @@ class GcmMode(KernelAead):
         src, dst = crypt_views(ciphertext, output)
         return self._keystream(src, dst)
 
-    _DIGEST_REFUSED = "digest() cannot be called when decrypting or validating a message"
-
-    @locked
-    def digest(self) -> bytes:
-        """The tag of the message (the last call when encrypting)."""
-        if DIGEST not in self._next:
-            raise TypeError(self._DIGEST_REFUSED)
-        self._next = (DIGEST,)
-        return self._compute_mac()
-
-    def hexdigest(self) -> str:
-        """:meth:`digest` as hexadecimal digits."""
-        return self.digest().hex()
-
-    @locked
-    def verify(self, received_mac_tag: Any) -> None:
-        """Check the received tag.
-
-        Raises:
-            ValueError: ``"MAC check failed"``.
-        """
-        if VERIFY not in self._next:
-            raise TypeError("verify() cannot be called when encrypting a message")
-        self._next = (VERIFY,)
-        if self._held is not None:
-            self._tag = self._verify_held(received_mac_tag)
-            self._held = None
-            return
-        if not compare_digest(self._compute_mac(), received_mac_tag):
-            raise ValueError(MAC_CHECK_FAILED)
-
-    def hexverify(self, hex_mac_tag: Any) -> None:
-        """:meth:`verify` of a tag written in hexadecimal."""
-        self.verify(unhexlify(hex_mac_tag))
-
     @locked
     def encrypt_and_digest(self, plaintext: Any, output: Any = None) -> tuple[bytes | None, bytes]:
         """encrypt() and digest() in one step (the kernel's gcm(aes) when it serves them).
@@ -367,7 +332,7 @@ class GcmMode(KernelAead):
             raise refusal
         self._decrypting(ciphertext)
         src, dst = crypt_views(ciphertext, output)
-        return self._open_composed(src, dst, output, lambda: self.verify(received_mac_tag))
+        return self._open_composed(src, dst, lambda _: self.verify(received_mac_tag))
 
     def __repr__(self) -> str:
         return f"<kcapi_cipher GcmMode ({self._names.aead}) @ {hex(id(self))}>"
@@ -409,16 +374,15 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
     params = dict(kwargs)
     nonce = params.pop("nonce", None)
     if nonce is None:
-        nonce = random_nonce(16)
+        nonce = _params.random_bytes(16)
         kwargs = {**kwargs, "nonce": nonce}
     mac_len = params.pop("mac_len", 16)
     threads = params.pop("threads", 1)
     params.pop("use_clmul", None)
     if not _ordinary(key, nonce, mac_len, threads, params):
-        from ._routing import keyring_split
-
-        checked, _ = keyring_split(key, "aes")
-        software(algorithm).new(checked, 11, **kwargs)  # PyCryptodome's error, if any
+        checked, _ = _routing.keyring_split(key, "aes")
+        # PyCryptodome's error, if any:
+        _routing.reference(algorithm.lower()).new(checked, MODE_GCM, **kwargs)
         key_bytes: bytes | KeyringKey = key if isinstance(key, KeyringKey) else \
             bytes(c_view(key))
     else:
@@ -431,7 +395,7 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
         if not (4 <= mac_len <= 16):
             raise ValueError("Parameter 'mac_len' must be in the range 4..16")
         key_bytes = check_aes_key(key, params, "ECB")
-        check_threads(threads)
+        _params.check_threads(threads)
     cipher = cipher_name(algorithm)
     names = gcm_names(cipher)
     if isinstance(key_bytes, KeyringKey):
@@ -440,7 +404,8 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
     route = routing.aead_route(needs, names.aead, lambda: len(nonce) == 12 and (
         type(mac_len) is int and mac_len in _KERNEL_TAG_SIZES))
     if not route.kernel:
-        return fallback(lambda: software(algorithm).new(key, 11, **kwargs), names.aead, needs)
+        return fallback(lambda: _routing.reference(algorithm.lower()).new(key, MODE_GCM, **kwargs),
+                        names.aead, needs)
     made = GcmMode(cipher, key_bytes, bytes(nonce), mac_len)
     if route.part_refused is not None:  # whole messages only (the one-shot AEAD)
         made._part_refused = route.part_refused
@@ -468,14 +433,6 @@ def _keyring_gcm(cipher: str, key: KeyringKey, nonce: bytes, mac_len: Any) -> Gc
     return made
 
 
-def check_threads(threads: Any) -> None:
-    """PyCryptodome's checks of ``threads=`` (the kernel path ignores its value)."""
-    if not isinstance(threads, int) or isinstance(threads, bool):
-        raise TypeError("'threads' must be an integer")
-    if threads < 0:
-        raise ValueError("'threads' must be a non-negative integer")
-
-
 def cipher_name(algorithm: str) -> str:
     """The kernel's name of the block cipher the factory names ``algorithm``.
 
@@ -487,7 +444,3 @@ def cipher_name(algorithm: str) -> str:
     except KeyError:
         raise ValueError(f"no GCM or CCM for cipher {algorithm!r} (AES only)") from None
 
-
-def software(algorithm: str) -> Any:
-    """PyCryptodome's module for ``algorithm``: the software fallback's factory."""
-    return ref.block_cipher(algorithm.lower())

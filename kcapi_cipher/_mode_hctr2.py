@@ -11,7 +11,7 @@ Where the kernel cannot serve and the policy lets software serve (``auto``
 without ``hctr2(aes)``, or ``software``), the object runs
 :class:`._hctr2.Hctr2` -- HCTR2 built on PyCryptodome's AES with POLYVAL in
 Python -- with the same results, checked against the kernel's test vectors;
-it is far slower than the kernel (see the README).  Under ``kernel`` a kernel
+it is far slower than the kernel (POLYVAL runs in Python).  Under ``kernel`` a kernel
 that cannot serve raises :class:`~_kcapi.errors.KernelUnavailableError`, and
 so does a keyring key wherever the kernel cannot use it.
 """

@@ -11,27 +11,32 @@ a subset of what PyCryptodome accepts, and resolve it identically.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from _kcapi import _syscalls
 from _kcapi.keyring import KeyringKey
 from _kcapi.names import BLOCK_CIPHERS
 
-from ._buffers import c_view, plain, tobytes
+from ._buffers import buffer_bytes, c_view, plain, tobytes
+from ._modes import IV_MODES
 
 #: Key sizes of the block ciphers, as PyCryptodome's ``key_size``.
 AES_KEY_SIZES = (16, 24, 32)
 DES3_KEY_SIZES = (16, 24)
 
-#: The modes whose single positional argument is the IV, in PyCryptodome's
-#: ``_create_cipher`` (CBC, CFB, OFB, OpenPGP); ECB and CTR take none.
-IV_MODES = (2, 3, 5, 7)
-
-
 #: The arguments of ``new()`` that carry bytes (besides the key and positional ones).
 BUFFER_PARAMS = ("iv", "IV", "nonce", "initial_value")
+
+
+def random_bytes(size: int) -> bytes:
+    """``size`` random bytes for an IV, nonce or key PyCryptodome would draw itself.
+
+    The one source of kcapi_cipher's random defaults: the kernel's CSPRNG
+    (``getrandom``), which is ``os.urandom``, PyCryptodome's ``get_random_bytes``.
+    """
+    return _syscalls.kernel.urandom(size)
 
 
 def _ordinary(value: Any) -> bool:
@@ -79,35 +84,6 @@ def normalize(algorithm: str, key: Any, args: tuple[Any, ...],
     return key, tuple(_c_bytes(a) for a in args), params
 
 
-def byte_view(x: Any) -> memoryview | None:
-    """A flat byte view of a ``bytes``/``bytearray``/``memoryview`` (``None`` for others)."""
-    if not isinstance(x, (bytes, bytearray, memoryview)):
-        return None
-    view = memoryview(x)
-    if view.ndim != 1 or view.itemsize != 1 or not view.c_contiguous:
-        return None
-    return view if view.format == "B" else view.cast("B")
-
-
-def buffer_bytes(x: Any) -> bytes | None:
-    """``bytes(x)`` for a flat byte buffer, else ``None``."""
-    view = byte_view(x)
-    return None if view is None else bytes(view)
-
-
-def des3_parity(key: bytes) -> bytes | None:
-    """The key with DES parity bits set, or ``None`` if it is not a valid TDES key.
-
-    Mirrors ``Crypto.Cipher.DES3.adjust_key_parity`` (and ``kcapi_cipher.DES3``'s).
-    """
-    if len(key) not in DES3_KEY_SIZES:
-        return None
-    out = bytes(PARITY[b] for b in key)
-    if out[:8] == out[8:16] or out[-16:-8] == out[-8:]:
-        return None
-    return out
-
-
 def parity_byte(key_byte: int) -> int:
     """``key_byte`` with its lowest bit set for odd parity (DES keys)."""
     parity = 1
@@ -116,7 +92,34 @@ def parity_byte(key_byte: int) -> int:
     return (key_byte & 0xFE) | parity
 
 
-PARITY = bytes(parity_byte(b) for b in range(256))
+def adjust_key_parity(key_in: Any) -> bytes:
+    """Set the parity bits of a TDES key, as ``Crypto.Cipher.DES3.adjust_key_parity``.
+
+    Args:
+        key_in: the 16- or 24-byte TDES key.
+
+    Returns:
+        A copy of ``key_in`` with each byte's parity bit set (odd parity).
+
+    Raises:
+        ValueError: ``"Not a valid TDES key"`` for another length;
+            ``"Triple DES key degenerates to single DES"`` when two adjacent
+            DES keys are equal.
+    """
+    if len(key_in) not in DES3_KEY_SIZES:
+        raise ValueError("Not a valid TDES key")
+    key_out = bytes([parity_byte(x) for x in key_in])
+    if key_out[:8] == key_out[8:16] or key_out[-16:-8] == key_out[-8:]:
+        raise ValueError("Triple DES key degenerates to single DES")
+    return key_out
+
+
+def des3_parity(key: bytes) -> bytes | None:
+    """:func:`adjust_key_parity` of a byte string, or ``None`` if it is not a valid TDES key."""
+    try:
+        return adjust_key_parity(key)
+    except ValueError:
+        return None
 
 
 def cipher_key(algorithm: str, key: Any, params: dict[str, Any]) -> bytes | None:
@@ -212,9 +215,26 @@ def iv_mode_args(algorithm: str, mode: int, key: Any, args: tuple[Any, ...],
     return IvModeArgs(raw, found[0], params)
 
 
+def check_threads(threads: Any) -> None:
+    """PyCryptodome's checks of ``threads=`` (the kernel path ignores its value).
+
+    Raises:
+        TypeError: not an integer (a bool is not one here).
+        ValueError: a negative integer.
+    """
+    if not isinstance(threads, int) or isinstance(threads, bool):
+        raise TypeError("'threads' must be an integer")
+    if threads < 0:
+        raise ValueError("'threads' must be a non-negative integer")
+
+
 def threads_ok(value: Any) -> bool:
-    """Whether PyCryptodome's ``threads_param`` accepts ``value`` (ignored by the kernel path)."""
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    """Whether :func:`check_threads` accepts ``value``."""
+    try:
+        check_threads(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -254,7 +274,7 @@ def ctr_layout(params: dict[str, Any], size: int) -> CounterLayout | None:
     if nonce is None:
         if size < 16:
             return None  # PyCryptodome makes no random nonce for 8-byte blocks
-        nonce = os.urandom(size // 2)
+        nonce = random_bytes(size // 2)
     if not isinstance(nonce, (bytes, bytearray)) or len(nonce) >= size:
         return None
     counter_len = size - len(nonce)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from _kcapi import routing
@@ -99,7 +100,7 @@ def kernel_transform(kernel_name: str, key: bytes | KeyringKey) -> Transform | N
     return routing.keyed_or_none(SKCIPHER, kernel_name, key, "the kernel refuses this key")
 
 
-def software(make: Callable[[], Any], kernel_name: str, reason: str = "") -> Any:
+def software_object(make: Callable[[], Any], kernel_name: str, reason: str = "") -> Any:
     """PyCryptodome's object from ``make()``, remembered as served by software.
 
     Args:
@@ -112,6 +113,58 @@ def software(make: Callable[[], Any], kernel_name: str, reason: str = "") -> Any
         reason = software_reason(kernel_name)
     _remember(obj, kernel_name, reason)
     return obj
+
+
+@dataclass(frozen=True)
+class KernelPath:
+    """Arguments a parser found the kernel path takes.
+
+    Attributes:
+        key: the key bytes as the kernel takes them (unused with a keyring key).
+        kernel_name: the skcipher that serves the object.
+        build: makes the object from the keyed transform.
+    """
+
+    key: bytes
+    kernel_name: str
+    build: Callable[[Transform], Any]
+
+
+@dataclass(frozen=True)
+class Outside:
+    """Arguments a parser found outside the kernel path (invalid ones included).
+
+    Attributes:
+        detail: why the kernel path does not take them (see :func:`outside`).
+        qualifier: what to add to the mode's name in a refusal (e.g. ``" with segment_size=8"``).
+    """
+
+    detail: str = "arguments outside what the kernel path takes"
+    qualifier: str = ""
+
+
+def serve(make: Callable[[], Any], python_name: str, kernel_name: str,
+          keyring: KeyringKey | None, found: KernelPath | Outside) -> Any:
+    """The object for parsed arguments: the kernel's, PyCryptodome's, or a refusal.
+
+    Args:
+        make: builds PyCryptodome's object from the caller's arguments.
+        python_name: the mode as the caller named it (e.g. ``'AES MODE_CBC'``).
+        kernel_name: the skcipher that would serve it, for :func:`outside`.
+        keyring: the caller's keyring key, if any (it then keys the kernel).
+        found: what the mode's parser answered.
+
+    Raises:
+        TypeError, ValueError: PyCryptodome's errors for bad arguments.
+        KernelUnavailableError: under the ``kernel`` policy (or with a keyring
+            key), when the kernel cannot serve.
+    """
+    if isinstance(found, Outside):
+        return outside(make, python_name + found.qualifier, kernel_name, found.detail, keyring)
+    tfm = kernel_transform(found.kernel_name, keyring or found.key)
+    if tfm is None:
+        return software_object(make, found.kernel_name)
+    return found.build(tfm)
 
 
 def outside(make: Callable[[], Any], python_name: str, kernel_name: str, detail: str,

@@ -34,6 +34,29 @@ def new_both(algorithm, *args, **kwargs):
 # -- new(): keys, modes, positional arguments ------------------------------------
 
 
+@pytest.mark.parametrize("algorithm", ["aes", "des3"])
+def test_mode_constants_are_pycryptodome_numbers(algorithm):
+    """Each ``MODE_*`` of PyCryptodome's module has its number in ours."""
+    ours, ref = LIBS[algorithm]
+    names = [name for name in dir(ref) if name.startswith("MODE_")]
+    assert names
+    for name in names:
+        assert getattr(ours, name) == getattr(ref, name), name
+
+
+AES_ONLY = sorted({getattr(AES, n) for n in dir(AES) if n.startswith("MODE_")}
+                  - {getattr(RefDES3, n) for n in dir(RefDES3) if n.startswith("MODE_")})
+
+
+@pytest.mark.parametrize("mode", [0, 4, 15, 100, 104, -1, 2.5, "1", (1,), [1], None, *AES_ONLY])
+def test_modes_a_cipher_lacks(mode):
+    """A mode the cipher lacks (TDES with an AES-only mode, or no mode at all) gets
+    PyCryptodome's error, from the table-driven factory as from PyCryptodome's."""
+    same_error(*new_both("des3", TDES, mode))
+    if mode not in AES_ONLY:
+        same_error(*new_both("aes", KEY16, mode))
+
+
 @pytest.mark.parametrize("size", [0, 1, 15, 17, 23, 25, 31, 33, 64])
 @pytest.mark.parametrize("mode", [1, 2, 3, 5, 6])
 def test_aes_key_length(mode, size):
