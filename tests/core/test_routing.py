@@ -391,3 +391,18 @@ def test_a_sized_blake2b_names_the_kernel_name_that_refused_it(fake_kernel, rest
     assert (info.backend, info.algorithm) == ("software", refused)
     assert info.reason.startswith("restricted: ") and refused in info.reason
     assert obj.digest() == hashlib.blake2b(DATA, digest_size=digest_size).digest()
+
+
+def _calls_named(tree: ast.AST, name: str) -> list[int]:
+    """The lines where ``tree`` calls a function or method called ``name``."""
+    return [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Call)
+            and (node.func.attr if isinstance(node.func, ast.Attribute)
+                 else getattr(node.func, "id", "")) == name]
+
+
+def test_one_module_registers_fork_hooks():
+    """``os.register_at_fork`` runs in ``_kcapi/forksafe.py`` only, so the hooks' order is
+    the one its docstring states, not the order modules happen to be imported in."""
+    found = {module: lines for module, tree in _sources()
+             if (lines := _calls_named(tree, "register_at_fork"))}
+    assert list(found) == ["_kcapi/forksafe.py"], found
