@@ -36,6 +36,12 @@ _lock = threading.Lock()
 _seed = b""
 
 
+def system_random(size: int) -> bytes:
+    """``size`` bytes from the kernel's CSPRNG (``getrandom``, what ``os.urandom`` reads):
+    the random IVs, nonces and keys a caller would otherwise draw with ``os.urandom``."""
+    return _syscalls.kernel.urandom(size)
+
+
 def after_fork_in_child() -> None:
     """In a forked child (:mod:`.forksafe`, step 4): a fresh lock (a thread that held
     this one does not exist there)."""
@@ -50,7 +56,7 @@ def _personalization() -> bytes:
         forksafe.install()  # before the lock is first taken
         with _lock:
             if not _seed:
-                _seed = _syscalls.kernel.urandom(SEED_SIZE)
+                _seed = system_random(SEED_SIZE)
     return _seed
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from _kcapi import _syscalls
+from _kcapi import rng
 from _kcapi.keyring import KeyringKey
 from _kcapi.names import BLOCK_CIPHERS
 
@@ -36,7 +36,7 @@ def random_bytes(size: int) -> bytes:
     The one source of kcapi_cipher's random defaults: the kernel's CSPRNG
     (``getrandom``), which is ``os.urandom``, PyCryptodome's ``get_random_bytes``.
     """
-    return _syscalls.kernel.urandom(size)
+    return rng.system_random(size)
 
 
 def _ordinary(value: Any) -> bool:

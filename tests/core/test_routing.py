@@ -406,3 +406,40 @@ def test_one_module_registers_fork_hooks():
     found = {module: lines for module, tree in _sources()
              if (lines := _calls_named(tree, "register_at_fork"))}
     assert list(found) == ["_kcapi/forksafe.py"], found
+
+
+def _private_core_uses(tree: ast.AST) -> list[str]:
+    """Where a module outside the core imports a private core module or reads a private
+    name of one (``_kcapi._syscalls``, ``transform._lookup``)."""
+    found, core = [], set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            parts = node.module.split(".")
+            if parts[0] != "_kcapi":
+                continue
+            if any(p.startswith("_") for p in parts[1:]):
+                found.append(f"{node.lineno}: from {node.module}")
+            for alias in node.names:
+                if alias.name.startswith("_"):
+                    found.append(f"{node.lineno}: {node.module}.{alias.name}")
+                elif node.module == "_kcapi":
+                    core.add(alias.asname or alias.name)
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                and node.value.id in core and node.attr.startswith("_")
+                and not node.attr.startswith("__")):
+            found.append(f"{node.lineno}: {node.value.id}.{node.attr}")
+    return found
+
+
+def test_the_packages_use_the_cores_public_names_only():
+    offences = [f"{module}:{line}" for module, tree in _sources()
+                if not module.startswith("_kcapi/") for line in _private_core_uses(tree)]
+    assert offences == [], "\n".join(offences)
+
+
+def test_the_private_name_rule_finds_what_it_should():
+    tree = ast.parse("from _kcapi import _syscalls, transform\nfrom _kcapi._libc import x\n"
+                     "from _kcapi import routing as r\ntransform._lookup\nr.binds\n")
+    assert [line.split(": ")[1] for line in _private_core_uses(tree)] == [
+        "_kcapi._syscalls", "from _kcapi._libc", "transform._lookup"]
