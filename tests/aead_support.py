@@ -1,4 +1,4 @@
-"""Helpers of the AEAD, CMAC and RNG tests: the AES factory, and who must serve an object."""
+"""Helpers of the AEAD, CMAC and RNG tests: GCM/CCM objects, and who must serve an object."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from typing import Any
 from _kcapi import policy, routing, transform
 from _kcapi.errors import KernelUnavailableError
 from _kcapi.names import CHACHA20_POLY1305, XCHACHA20_POLY1305, ccm_names, gcm_names
-from kcapi_cipher import _mode_ccm, _mode_gcm
+from kcapi_cipher import AES
 from kcapi_cipher._aead import KernelAead
 
 from .support import REQUIRE_KERNEL
 
-MODE_CCM = 8
-MODE_GCM = 11
+MODE_CCM = AES.MODE_CCM
+MODE_GCM = AES.MODE_GCM
 
 #: What the composed (always kernel-served) path of each construction needs.
 NEEDS = {
@@ -27,21 +27,9 @@ NEEDS = {
 }
 
 
-def aes_factory() -> Any:
-    """``kcapi_cipher.AES`` once the factory exists, else ``None``."""
-    try:
-        from kcapi_cipher import AES
-    except ImportError:
-        return None
-    return AES if hasattr(AES, "new") else None
-
-
 def aes_new(key: Any, mode: int, *args: Any, **kwargs: Any) -> Any:
-    """``AES.new(key, mode, ...)`` for GCM/CCM: through the factory when it exists."""
-    factory = aes_factory()
-    if factory is not None:
-        return factory.new(key, mode, *args, **kwargs)
-    return {MODE_CCM: _mode_ccm, MODE_GCM: _mode_gcm}[mode].create("aes", key, *args, **kwargs)
+    """``kcapi_cipher.AES.new(key, mode, ...)`` (the GCM/CCM objects under test)."""
+    return AES.new(key, mode, *args, **kwargs)
 
 
 def kernel_expected(construction: str, obj: Any = None) -> bool:
