@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from _kcapi import policy, routing, transform
+from _kcapi import policy, routing
 from _kcapi.errors import KernelUnavailableError
 from _kcapi.names import CHACHA20_POLY1305, XCHACHA20_POLY1305, ccm_names, gcm_names
 from kcapi_cipher import AES
