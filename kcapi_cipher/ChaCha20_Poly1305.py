@@ -246,14 +246,8 @@ class ChaCha20Poly1305Cipher(KernelAead):
         Returns:
             ``(ciphertext, tag)``.
         """
-        sealed = None
-        if self._whole_start(ENCRYPT) and self._counted_in_bytes(plaintext):
-            try:
-                src, _ = crypt_views(plaintext, None)
-            except Exception:
-                pass  # the steps below raise it where PyCryptodome does
-            else:
-                sealed = self._seal(src)
+        views = self._whole_views(plaintext) if self._whole_start(ENCRYPT) else None
+        sealed = None if views is None else self._seal(views[0])
         if sealed is None:
             refusal = self._compose_refusal()
             if refusal is not None:
@@ -277,25 +271,21 @@ class ChaCha20Poly1305Cipher(KernelAead):
         Raises:
             ValueError: ``"MAC check failed"``.
         """
-        if self._whole_start(DECRYPT) and self._counted_in_bytes(ciphertext):
-            try:
-                src, _ = crypt_views(ciphertext, None)
-            except Exception:
-                pass  # the steps below raise it where PyCryptodome does
-            else:
-                def hold() -> None:
-                    self._status = _MESSAGE
-                    self._len_ct += len(ciphertext)
-                    self._next = (VERIFY,)
+        views = self._whole_views(ciphertext) if self._whole_start(DECRYPT) else None
+        if views is not None:
+            def hold() -> None:
+                self._status = _MESSAGE
+                self._len_ct += len(ciphertext)
+                self._next = (VERIFY,)
 
-                def done(tag: bytes) -> None:
-                    hold()
-                    self._status = _DONE
-                    self._mac_tag = tag
+            def done(tag: bytes) -> None:
+                hold()
+                self._status = _DONE
+                self._mac_tag = tag
 
-                result = self._open_whole(src, received_mac_tag, None, hold, done)
-                if result is not NotImplemented:
-                    return result
+            result = self._open_whole(views[0], received_mac_tag, None, hold, done)
+            if result is not NotImplemented:
+                return result
         refusal = self._compose_refusal()
         if refusal is not None:
             raise refusal

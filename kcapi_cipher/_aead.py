@@ -63,7 +63,7 @@ from _kcapi.skcipher import overlap
 from _kcapi.af_alg.tfm import Transform
 from _kcapi.backend_info import BackendInfo
 
-from ._buffers import c_view, plain
+from ._buffers import c_view, crypt_views, plain
 from ._copying import Uncopyable
 from ._results import fill_bytes
 
@@ -539,6 +539,19 @@ class KernelAead(Uncopyable):
         composed, step by step as PyCryptodome runs them.
         """
         return plain(data) and (output is None or plain(output))
+
+    def _whole_views(self, data: Any, output: Any = None) -> tuple[memoryview, memoryview | None] | None:
+        """The byte views of a whole message for the one-shot AEAD (``None``: compose it).
+
+        ``None`` for what :meth:`_counted_in_bytes` refuses, and for arguments
+        PyCryptodome's checks refuse: the composed steps raise its error where it does.
+        """
+        if not self._counted_in_bytes(data, output):
+            return None
+        try:
+            return crypt_views(data, output)
+        except Exception:
+            return None
 
     def _whole(self, size: int) -> tuple[Transform, bytes] | None:
         """The one-shot transform and IV, if no engine runs and ``size`` more bytes fit."""

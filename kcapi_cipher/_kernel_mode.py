@@ -120,25 +120,8 @@ class KernelCipher(Uncopyable):
         return self._run(plaintext, output, True)
 
     def decrypt(self, ciphertext: Any, output: Any = None) -> bytes | None:
-        """Decrypt ``ciphertext`` (bytes, bytearray or memoryview).
-
-        Args:
-            ciphertext: the data; calls may split a message anywhere the mode allows.
-            output: a bytearray or writable memoryview of the same length to
-                write the plaintext into (then ``None`` is returned).
-
-        Returns:
-            The plaintext as ``bytes``, or ``None`` with ``output``.
-
-        Raises:
-            TypeError: after encrypt(), or for a bad input or output type.
-            ValueError: lengths the mode does not allow.
-            OSError: the kernel failed after data was sent (the object is then
-                unusable, and ``output`` is zeroed: no partial result is released);
-                failing before that (e.g. EMFILE), the call changed nothing.
-            BaseException: what a signal handler raised: the call changed
-                nothing (``output`` as above, an in-place input intact).
-        """
+        """Decrypt ``ciphertext``: :meth:`encrypt`'s arguments, result and errors, with
+        the plaintext written or returned (a TypeError after encrypt())."""
         if DECRYPT not in self._next:
             raise TypeError(self._CANNOT_DECRYPT)
         if self._ORDERED:

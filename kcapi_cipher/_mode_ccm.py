@@ -274,20 +274,17 @@ class CcmMode(KernelAead):
             The ciphertext, or ``None`` when ``output`` was given.
         """
         self._begin(ENCRYPT, plaintext)
-        if self._whole_message(plaintext) and self._counted_in_bytes(plaintext, output):
-            try:
-                src, dst = crypt_views(plaintext, output)
-            except Exception:
-                pass  # the steps below raise it where PyCryptodome does
-            else:
-                sealed = self._seal(src)
-                if sealed is not None:
-                    self._status = _MESSAGE
-                    self._sealed = sealed[1]
-                    if dst is None:
-                        return sealed[0]
-                    dst[:] = sealed[0]
-                    return None
+        views = self._whole_views(plaintext, output) if self._whole_message(plaintext) else None
+        if views is not None:
+            src, dst = views
+            sealed = self._seal(src)
+            if sealed is not None:
+                self._status = _MESSAGE
+                self._sealed = sealed[1]
+                if dst is None:
+                    return sealed[0]
+                dst[:] = sealed[0]
+                return None
         self._to_message()
         self._absorb(plaintext)  # the MAC covers the plaintext, before output= is checked
         src, dst = crypt_views(plaintext, output)
@@ -329,23 +326,19 @@ class CcmMode(KernelAead):
             ValueError: ``"MAC check failed"``.
         """
         self._begin(DECRYPT, ciphertext)
-        if self._whole_message(ciphertext) and self._counted_in_bytes(ciphertext, output):
-            try:
-                src, dst = crypt_views(ciphertext, output)
-            except Exception:
-                pass  # the steps below raise it where PyCryptodome does
-            else:
-                def hold() -> None:
-                    self._status = _MESSAGE
-                    self._next = (VERIFY,)
+        views = self._whole_views(ciphertext, output) if self._whole_message(ciphertext) else None
+        if views is not None:
+            def hold() -> None:
+                self._status = _MESSAGE
+                self._next = (VERIFY,)
 
-                def done(tag: bytes) -> None:
-                    hold()
-                    self._mac_tag = tag
+            def done(tag: bytes) -> None:
+                hold()
+                self._mac_tag = tag
 
-                result = self._open_whole(src, received_mac_tag, output, hold, done)
-                if result is not NotImplemented:
-                    return result
+            result = self._open_whole(views[0], received_mac_tag, output, hold, done)
+            if result is not NotImplemented:
+                return result
         src, dst = self._decrypting(ciphertext, output)
         return self._open_verified(src, dst, output, received_mac_tag)
 

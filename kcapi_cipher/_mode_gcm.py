@@ -309,24 +309,20 @@ class GcmMode(KernelAead):
             ValueError: ``"MAC check failed"``.
         """
         self._start(DECRYPT, ciphertext, False)
-        if self._regular() and self._counted_in_bytes(ciphertext, output):
-            try:
-                src, dst = crypt_views(ciphertext, output)
-            except Exception:
-                pass  # the steps below raise it where PyCryptodome does
-            else:
-                def hold() -> None:
-                    self._in_message = True
-                    self._msg_len += len(ciphertext)
-                    self._next = (VERIFY,)
+        views = self._whole_views(ciphertext, output) if self._regular() else None
+        if views is not None:
+            def hold() -> None:
+                self._in_message = True
+                self._msg_len += len(ciphertext)
+                self._next = (VERIFY,)
 
-                def done(tag: bytes) -> None:
-                    hold()
-                    self._tag = tag
+            def done(tag: bytes) -> None:
+                hold()
+                self._tag = tag
 
-                result = self._open_whole(src, received_mac_tag, output, hold, done)
-                if result is not NotImplemented:
-                    return result
+            result = self._open_whole(views[0], received_mac_tag, output, hold, done)
+            if result is not NotImplemented:
+                return result
         refusal = self._compose_refusal()
         if refusal is not None:
             raise refusal
