@@ -20,6 +20,20 @@ KEY32 = bytes(range(32))
 IV = bytes(range(16, 32))
 N12 = bytes(range(12))
 
+TDES = bytes.fromhex("0123456789abcdef23456789abcdef01456789abcdef0123")
+
+#: An object of every kernel-capable block cipher mode: kernel algorithm -> a maker over a
+#: factory module (``kcapi_cipher.AES`` or PyCryptodome's, DES3 likewise).
+MODE_MAKERS: dict[str, Callable[[Any], Any]] = {
+    "ecb(aes)": lambda lib: lib.new(KEY, lib.MODE_ECB),
+    "cbc(aes)": lambda lib: lib.new(KEY, lib.MODE_CBC, IV),
+    "cfb(aes)": lambda lib: lib.new(KEY, lib.MODE_CFB, IV, segment_size=128),
+    "ofb(aes)": lambda lib: lib.new(KEY, lib.MODE_OFB, iv=IV),
+    "ctr(aes)": lambda lib: lib.new(KEY, lib.MODE_CTR, nonce=IV[:8]),
+    "cbc(des3_ede)": lambda lib: lib.new(TDES, lib.MODE_CBC, IV[:8]),
+    "ctr(des3_ede)": lambda lib: lib.new(TDES, lib.MODE_CTR, nonce=IV[:4]),
+}
+
 MODE_NAMES = {1: "ecb", 2: "cbc", 3: "cfb", 5: "ofb", 6: "ctr"}
 KERNEL_CIPHER = {"aes": "aes", "des3": "des3_ede"}
 

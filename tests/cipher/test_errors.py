@@ -16,7 +16,7 @@ from Crypto.Util import Counter
 
 from kcapi_cipher import AES, DES3, ChaCha20
 
-from ..cipher_support import kernel_name, need, outcome, same_error, xts_or_skip
+from ..cipher_support import MODE_MAKERS, kernel_name, need, outcome, same_error, xts_or_skip
 
 KEY16 = bytes(range(16))
 KEY24 = bytes(range(24))
@@ -178,14 +178,9 @@ def test_des3_2key_and_3key_and_parity_bits_are_ignored():
 
 # -- encrypt()/decrypt(): call order, lengths, buffers ---------------------------------
 
-OBJECTS = {
-    "ecb": lambda lib: lib.new(KEY16, 1),
-    "cbc": lambda lib: lib.new(KEY16, 2, IV16),
-    "cfb": lambda lib: lib.new(KEY16, 3, IV16, segment_size=128),
-    "ofb": lambda lib: lib.new(KEY16, 5, iv=IV16),
-    "ctr": lambda lib: lib.new(KEY16, 6, nonce=IV16[:8]),
-    "des3-cbc": lambda lib: lib.new(TDES, 2, IV16[:8]),
-}
+OBJECTS = {"ecb": MODE_MAKERS["ecb(aes)"], "cbc": MODE_MAKERS["cbc(aes)"],
+           "cfb": MODE_MAKERS["cfb(aes)"], "ofb": MODE_MAKERS["ofb(aes)"],
+           "ctr": MODE_MAKERS["ctr(aes)"], "des3-cbc": MODE_MAKERS["cbc(des3_ede)"]}
 REFS = {"des3-cbc": RefDES3}
 OURS = {"des3-cbc": DES3}
 KERNEL_NAMES = {"ecb": "ecb(aes)", "cbc": "cbc(aes)", "cfb": "cfb(aes)", "ofb": "ofb(aes)",

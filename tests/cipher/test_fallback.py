@@ -20,23 +20,9 @@ from Crypto.Cipher import DES3 as RefDES3
 import kcapi_cipher
 from kcapi_cipher import AES, DES3, ChaCha20, KernelUnavailableError, backend_info
 
+from ..cipher_support import IV, KEY, TDES, MODE_MAKERS as MAKERS
 from ..support import ALG_MISSING, BIND_BLOCKED_EACCES, BIND_BLOCKED_EPERM, NO_AF_ALG, SOCKET_BLOCKED
 
-
-KEY = bytes(range(16))
-IV = bytes(range(16, 32))
-TDES = bytes.fromhex("0123456789abcdef23456789abcdef01456789abcdef0123")
-
-# Objects of every kernel-capable mode: (kernel algorithm, maker over a factory module).
-MAKERS = {
-    "ecb(aes)": lambda lib: lib.new(KEY, 1),
-    "cbc(aes)": lambda lib: lib.new(KEY, 2, IV),
-    "cfb(aes)": lambda lib: lib.new(KEY, 3, IV, segment_size=128),
-    "ofb(aes)": lambda lib: lib.new(KEY, 5, iv=IV),
-    "ctr(aes)": lambda lib: lib.new(KEY, 6, nonce=IV[:8]),
-    "cbc(des3_ede)": lambda lib: lib.new(TDES, 2, IV[:8]),
-    "ctr(des3_ede)": lambda lib: lib.new(TDES, 6, nonce=IV[:4]),
-}
 REFERENCE = {"aes": RefAES, "des3_ede": RefDES3}
 OURS = {"aes": AES, "des3_ede": DES3}
 
