@@ -21,11 +21,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from _kcapi.errors import keyring_needs_kernel
-from _kcapi.keyring import KeyringKey
-
 from . import _factory
-from ._params import random_bytes
+from ._params import check_poly1305_key, random_bytes
 from ._modes import (MODE_ADIANTUM, MODE_CBC, MODE_CCM, MODE_CFB, MODE_CTR, MODE_EAX, MODE_ECB,
                      MODE_GCM, MODE_HCTR2, MODE_KW, MODE_KWP, MODE_OCB, MODE_OFB, MODE_OPENPGP,
                      MODE_SIV, MODE_XTS)
@@ -83,10 +80,7 @@ def _derive_Poly1305_key_pair(key: Any, nonce: Any) -> tuple[Any, bytes, Any]:
         KernelUnavailableError: for a keyring key: ``(r, s)`` would be computed in
             user space, where PyCryptodome's Poly1305 runs.
     """
-    if isinstance(key, KeyringKey):
-        raise keyring_needs_kernel(key, "Poly1305 with AES", "Poly1305 runs in user space")
-    if len(key) != 32:
-        raise ValueError("Poly1305 with AES requires a 32-byte key")
+    check_poly1305_key(key, "AES")
     if nonce is None:
         nonce = random_bytes(16)
     elif len(nonce) != 16:

@@ -24,8 +24,6 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
-from _kcapi.errors import keyring_needs_kernel
-from _kcapi.keyring import KeyringKey
 from _kcapi.names import CHACHA20, XCHACHA20
 from _kcapi.skcipher import KernelSkcipher, Pair
 
@@ -202,10 +200,7 @@ def _derive_Poly1305_key_pair(key: Any, nonce: Any) -> tuple[bytes, bytes, bytes
         KernelUnavailableError: for a keyring key: ``(r, s)`` would be computed in
             user space, where PyCryptodome's Poly1305 runs.
     """
-    if isinstance(key, KeyringKey):
-        raise keyring_needs_kernel(key, "Poly1305 with ChaCha20", "Poly1305 runs in user space")
-    if len(key) != 32:
-        raise ValueError("Poly1305 with ChaCha20 requires a 32-byte key")
+    _params.check_poly1305_key(key, "ChaCha20")
     if nonce is None:
         padded_nonce = nonce = _params.random_bytes(12)
     elif len(nonce) == 8:

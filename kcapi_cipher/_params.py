@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from _kcapi import rng
+from _kcapi.errors import keyring_needs_kernel
 from _kcapi.keyring import KeyringKey
 from _kcapi.names import BLOCK_CIPHERS
 
@@ -37,6 +38,20 @@ def random_bytes(size: int) -> bytes:
     (``getrandom``), which is ``os.urandom``, PyCryptodome's ``get_random_bytes``.
     """
     return rng.system_random(size)
+
+
+def check_poly1305_key(key: Any, cipher: str) -> None:
+    """The checks of ``Poly1305.new(key=..., cipher=...)`` before it derives ``(r, s)``.
+
+    Raises:
+        KernelUnavailableError: a keyring key: ``(r, s)`` would be computed in user
+            space, where PyCryptodome's Poly1305 runs.
+        ValueError: PyCryptodome's, for a key that is not 32 bytes.
+    """
+    if isinstance(key, KeyringKey):
+        raise keyring_needs_kernel(key, f"Poly1305 with {cipher}", "Poly1305 runs in user space")
+    if len(key) != 32:
+        raise ValueError(f"Poly1305 with {cipher} requires a 32-byte key")
 
 
 def _ordinary(value: Any) -> bool:
