@@ -17,7 +17,7 @@ kernel-served object has not (it zeroes ``buf``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -121,6 +121,15 @@ def _sizes(c: Construction) -> list[int]:
     if c.api == "block":
         return [c.block, 2 * c.block, c.block + 4]
     return [4, 16, 20, 32, 36]
+
+
+def _possible(kinds: list[str], sizes: list[int]) -> Iterator[tuple[int, bytes, str]]:
+    """``(size, data, kind)`` for each size and each kind that can hold that many bytes."""
+    for size in sizes:
+        data = _payload(size)
+        for kind in kinds:
+            if grid.possible(kind, data):
+                yield size, data, kind
 
 
 def _call(method: str, kind: str, data: bytes) -> Step:
@@ -318,21 +327,17 @@ def test_cmac_data(name, entry):
     c = CONSTRUCTIONS[name]
     cases = []
     for prefix in ([], [_plain("update", _payload(5))], [_plain("update", _payload(c.block))]):
-        for size in [4, 8, 12, 16, 20, 32, 36, 48]:
-            data = _payload(size)
-            for kind in KINDS:
-                if not grid.possible(kind, data):
-                    continue
-                label = f"{len(prefix)}/{kind}/{size}"
-                if entry == "update":
-                    steps = prefix + [_call("update", kind, data)] + _cmac_tail()
-                    cases.append((label, steps, False))
-                    cases.append((label + "/twice", prefix + [_call("update", kind, data),
-                                  _call("update", kind, data)] + _cmac_tail(), False))
-                elif size <= 16:
-                    tag = data if entry == "verify" else data.hex().encode()
-                    cases.append((label, prefix + [_verify_with(entry, kind, tag)]
-                                  + _cmac_tail(), False))
+        for size, data, kind in _possible(KINDS, [4, 8, 12, 16, 20, 32, 36, 48]):
+            label = f"{len(prefix)}/{kind}/{size}"
+            if entry == "update":
+                steps = prefix + [_call("update", kind, data)] + _cmac_tail()
+                cases.append((label, steps, False))
+                cases.append((label + "/twice", prefix + [_call("update", kind, data),
+                              _call("update", kind, data)] + _cmac_tail(), False))
+            elif size <= 16:
+                tag = data if entry == "verify" else data.hex().encode()
+                cases.append((label, prefix + [_verify_with(entry, kind, tag)]
+                              + _cmac_tail(), False))
     _check(c, cases)
 
 
@@ -348,15 +353,11 @@ CMAC_FIRST = {
 def test_cmac_first_message(name):
     ours, ref, block = CMAC_FIRST[name]
     report = []
-    for size in [0, 4, 8, 12, 16, 20, 32, 36]:
-        data = _payload(size)
-        for kind in KINDS:
-            if not grid.possible(kind, data):
-                continue
-            c = Construction(name, lambda k=kind: ours(grid.make(k, data)),
-                             lambda k=kind: ref(grid.make(k, data)), "cmac", block)
-            for diff in _scenario(c, _cmac_tail(), False):
-                report.append(f"[{name}] msg={kind}/{size}: {diff}")
+    for size, data, kind in _possible(KINDS, [0, 4, 8, 12, 16, 20, 32, 36]):
+        c = Construction(name, lambda k=kind: ours(grid.make(k, data)),
+                         lambda k=kind: ref(grid.make(k, data)), "cmac", block)
+        for diff in _scenario(c, _cmac_tail(), False):
+            report.append(f"[{name}] msg={kind}/{size}: {diff}")
     assert not report, "\n".join(report[:60])
 
 
