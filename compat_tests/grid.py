@@ -234,6 +234,8 @@ def constructions() -> dict[str, Construction]:
         add(f"{label}-ofb", _block(mod, key, 5, iv=iv), _block(ref_mod, key, 5, iv=iv), "stream")
         add(f"{label}-ctr", _block(mod, key, 6, nonce=iv[:block // 2]),
             _block(ref_mod, key, 6, nonce=iv[:block // 2]), "stream")
+    # one data unit per object, pieces of whole blocks (PyCryptodome 4.5's MODE_XTS)
+    add("aes-xts", _block(AES, K32, 16, tweak=IV16), _block(RefAES, K32, 16, tweak=IV16), "block")
     for size in (8, 12, 24):
         nonce = bytes(range(size))
         add(f"chacha20-{size}", lambda n=nonce: ChaCha20.new(key=K32, nonce=n),

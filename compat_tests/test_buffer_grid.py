@@ -41,7 +41,7 @@ CONSTRUCTIONS = grid.constructions()
 #: Constructions only PyCryptodome serves (run under ``auto``, to check the routing).
 SOFTWARE_ONLY = {"aes-cfb8", "des3-cfb8"}
 #: Kernel algorithms a construction needs that some kernels lack (cfb and ofb: gone in 6.8).
-OPTIONAL = {"aes-cfb": "cfb(aes)", "aes-ofb": "ofb(aes)", "des3-cfb": "cfb(des3_ede)",
+OPTIONAL = {"aes-cfb": "cfb(aes)", "aes-ofb": "ofb(aes)", "aes-xts": "xts(aes)", "des3-cfb": "cfb(des3_ede)",
             "des3-ofb": "ofb(des3_ede)"}
 
 Step = tuple[str, Callable[[Any, dict[str, Any]], Any]]

@@ -44,6 +44,7 @@ KINDS: dict[str, tuple[Callable[[], Any], Callable[[], Any], str, str]] = {
     "aes-cfb": (*_pair(AES, RefAES, K16, 3, iv=IV16, segment_size=128), "cipher", "cfb(aes)"),
     "aes-ofb": (*_pair(AES, RefAES, K16, 5, iv=IV16), "cipher", "ofb(aes)"),
     "aes-ctr": (*_pair(AES, RefAES, K16, 6, nonce=IV16[:8]), "cipher", ""),
+    "aes-xts": (*_pair(AES, RefAES, K32, 16, tweak=IV16), "cipher", "xts(aes)"),
     "aes-gcm": (*_pair(AES, RefAES, K16, 11, nonce=IV16[:12]), "aead", ""),
     "aes-ccm": (*_pair(AES, RefAES, K16, 8, nonce=IV16[:11], msg_len=40, assoc_len=7), "aead", ""),
     "des3-cbc": (*_pair(DES3, RefDES3, TDES, 2, iv=IV8), "cipher", ""),

@@ -186,7 +186,7 @@ def _parse(key: Any, nonce: Any, threads: Any, make: Callable[[], Any]) -> Kerne
             or len(raw_nonce) not in (8, 12, 24) or not _params.threads_ok(threads)):
         return Outside()
     name = XCHACHA20 if len(raw_nonce) == 24 else CHACHA20
-    return KernelPath(raw_key, name, lambda tfm: ChaCha20Cipher(
+    return KernelPath(raw_key, name, lambda tfm, _key: ChaCha20Cipher(
         KernelSkcipher(tfm, _BLOCK, 32 if name == XCHACHA20 else 16, chains=False), raw_nonce))
 
 

@@ -2,11 +2,11 @@
 
 :data:`MODES` maps each mode number to how it is served:
 
-* the block modes (ECB, CBC, CFB, OFB, CTR) have a parser (``parse`` in their
+* the block modes (ECB, CBC, CFB, OFB, CTR, XTS) have a parser (``parse`` in their
   module) run by :func:`new`'s one skeleton: separate a keyring key, build
   PyCryptodome's object only where it decides (its exact errors, or the
   software fallback), parse the arguments, then :func:`._routing.serve`;
-* the modes with constructors of their own (GCM, CCM, XTS, HCTR2, Adiantum)
+* the modes with constructors of their own (GCM, CCM, HCTR2, Adiantum)
   have their module's ``create(algorithm, key, *args, **kwargs)``;
 * the modes only PyCryptodome has are its objects, or a refusal under the
   ``kernel`` policy and for keyring keys.
@@ -31,8 +31,8 @@ from ._kernel_mode import KernelCipher, iv_mode_object
 from ._mode_cbc import CbcMode
 from ._mode_ofb import OfbMode
 from ._modes import (MODE_ADIANTUM, MODE_CBC, MODE_CCM, MODE_CFB, MODE_CTR, MODE_EAX, MODE_ECB,
-                     MODE_GCM, MODE_HCTR2, MODE_KW, MODE_KWP, MODE_OCB, MODE_OFB, MODE_OPENPGP,
-                     MODE_SIV, MODE_XTS)
+                     MODE_GCM, MODE_GCM_SIV, MODE_HCTR2, MODE_KW, MODE_KWP, MODE_OCB, MODE_OFB,
+                     MODE_OPENPGP, MODE_SIV, MODE_XTS)
 
 #: A block mode's parser: ``(algorithm, mode, key, args, kwargs)`` -> what the kernel path takes.
 Parser = Callable[[str, int, Any, tuple[Any, ...], dict[str, Any]],
@@ -56,7 +56,7 @@ def _iv_mode(template: str, mode_class: type[KernelCipher]) -> Parser:
         if parsed is None or parsed.rest:
             return _routing.Outside()
         return _routing.KernelPath(parsed.key, skcipher_name(template, algorithm),
-                                   lambda tfm: iv_mode_object(mode_class, tfm, algorithm,
+                                   lambda tfm, _key: iv_mode_object(mode_class, tfm, algorithm,
                                                               parsed.iv))
     return parse
 
@@ -70,12 +70,15 @@ class Mode:
         template: the kernel template serving it (``'cbc'``; '' for software-only modes).
         parse: a block mode's parser, run by :func:`new`'s skeleton.
         create: a mode's own constructor (when ``parse`` is ``None``).
+        stand_in: the key kind whose stand-in replaces a keyring key while
+            PyCryptodome checks the other arguments ('' for the cipher's own).
     """
 
     label: str
     template: str = ""
     parse: Parser | None = None
     create: Creator | None = None
+    stand_in: str = ""
 
 
 MODES: dict[int, Mode] = {
@@ -86,7 +89,7 @@ MODES: dict[int, Mode] = {
     MODE_CTR: Mode("MODE_CTR", "ctr", parse=_mode_ctr.parse),
     MODE_CCM: Mode("MODE_CCM", "ccm", create=_mode_ccm.create),
     MODE_GCM: Mode("MODE_GCM", "gcm", create=_mode_gcm.create),
-    MODE_XTS: Mode("MODE_XTS", "xts", create=_mode_xts.create),
+    MODE_XTS: Mode("MODE_XTS", "xts", parse=_mode_xts.parse, stand_in="aes-xts"),
     MODE_HCTR2: Mode("MODE_HCTR2", "hctr2", create=_mode_hctr2.create),
     MODE_ADIANTUM: Mode("MODE_ADIANTUM", "adiantum", create=_mode_adiantum.create),
     MODE_OPENPGP: Mode("MODE_OPENPGP"),
@@ -95,6 +98,7 @@ MODES: dict[int, Mode] = {
     MODE_OCB: Mode("MODE_OCB"),
     MODE_KW: Mode("MODE_KW"),
     MODE_KWP: Mode("MODE_KWP"),
+    MODE_GCM_SIV: Mode("MODE_GCM_SIV"),
 }
 
 
@@ -125,7 +129,7 @@ def new(algorithm: str, modes: frozenset[int], key: Any, mode: Any, args: tuple[
     if spec is None or spec.parse is None:
         return _software_only(algorithm, spec, key, mode, args, kwargs)
     label = f"{algorithm.upper()} {spec.label}"
-    key, keyring = _routing.keyring_split(key, algorithm)
+    key, keyring = _routing.keyring_split(key, spec.stand_in or algorithm)
     make = _reference_new(algorithm, key, mode, args, kwargs)
     # The arguments as the parser reads them (make() keeps the caller's own).
     used_key, used_args, used_kwargs = _routing.normalized(make, algorithm, key, args, kwargs)

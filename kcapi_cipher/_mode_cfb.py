@@ -82,4 +82,4 @@ def parse(algorithm: str, mode: int, key: Any, args: tuple[Any, ...],
         return Outside(f"the kernel's {name} has {size * 8}-bit segments only",
                        f" with segment_size={segment}")
     return KernelPath(parsed.key, name,
-                      lambda tfm: iv_mode_object(CfbMode, tfm, algorithm, parsed.iv))
+                      lambda tfm, _key: iv_mode_object(CfbMode, tfm, algorithm, parsed.iv))

@@ -58,12 +58,12 @@ class CtrMode(StreamMode):
     """*CounTeR (CTR)* mode, as ``Crypto.Cipher._mode_ctr.CtrMode``.
 
     Attributes:
-        nonce: the counter block's fixed prefix; absent when the counter block
-            has a suffix (as in PyCryptodome).
+        nonce: the counter block's fixed prefix (read-only); an
+            ``AttributeError`` when the counter block has a suffix (as in PyCryptodome).
         block_size: the cipher's block size.
     """
 
-    __slots__ = ("nonce", "_layout", "_counter", "_used", "_limit", "_by_ecb")
+    __slots__ = ("_nonce", "_layout", "_counter", "_used", "_limit", "_by_ecb")
 
     _KIND = "ctr"
 
@@ -73,13 +73,21 @@ class CtrMode(StreamMode):
     def __init__(self, engine: KernelSkcipher, block_size: int, layout: CounterLayout,
                  by_ecb: bool):
         self._init_stream(engine, block_size, b"", block_size)
-        if not layout.suffix:
-            self.nonce = layout.prefix
+        self._nonce = None if layout.suffix else layout.prefix
         self._layout = layout
         self._counter = layout.initial
         self._used = 0
         self._limit = block_size << (8 * layout.counter_len)
         self._by_ecb = by_ecb
+
+    @property
+    def nonce(self) -> bytes:
+        """The fixed part at the beginning of the counter block (PyCryptodome's text when absent)."""
+        if self._nonce is None:
+            raise AttributeError(
+                "This CTR cipher has no 'nonce' attribute, because its counter has a suffix:"
+                " use the prefix, the suffix and the initial value that you passed to Counter.new()")
+        return self._nonce
 
     def _check_length(self, size: int) -> None:
         if self._used + size > self._limit:
@@ -147,5 +155,5 @@ def parse(algorithm: str, mode: int, key: Any, args: tuple[Any, ...],
         return Outside()
     by_ecb = bool(layout.suffix) or (layout.little_endian and layout.counter_len > 1)
     return KernelPath(raw, skcipher_name("ecb" if by_ecb else "ctr", algorithm),
-                      lambda tfm: CtrMode(KernelSkcipher(tfm, size, 0 if by_ecb else size), size,
+                      lambda tfm, _key: CtrMode(KernelSkcipher(tfm, size, 0 if by_ecb else size), size,
                                           layout, by_ecb))

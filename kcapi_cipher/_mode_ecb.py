@@ -53,4 +53,4 @@ def parse(algorithm: str, mode: int, key: Any, args: tuple[Any, ...],
         return Outside()
     size = _params.block_size(algorithm)
     return KernelPath(raw, skcipher_name("ecb", algorithm),
-                      lambda tfm: EcbMode(KernelSkcipher(tfm, size, 0), size))
+                      lambda tfm, _key: EcbMode(KernelSkcipher(tfm, size, 0), size))

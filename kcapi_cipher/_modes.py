@@ -1,6 +1,6 @@
 """The mode numbers of ``new(key, mode, ...)``, PyCryptodome's and kcapi's.
 
-PyCryptodome numbers its modes 1..14 (``Crypto.Cipher.AES.MODE_*``); the
+PyCryptodome numbers its modes 1..16 (``Crypto.Cipher.AES.MODE_*``, 4.5); the
 kcapi extensions that only the kernel (or kcapi's own software) serves take
 numbers from 101 up, so they never collide with PyCryptodome's.  The
 algorithm modules re-export these names; every other module names a mode
@@ -22,8 +22,10 @@ MODE_GCM = 11  #: Galois/Counter Mode
 MODE_OCB = 12  #: Offset Code Book (software only)
 MODE_KW = 13  #: Key Wrap (software only)
 MODE_KWP = 14  #: Key Wrap with Padding (software only)
-#: XEX-based tweaked codebook with ciphertext stealing (IEEE 1619): served only by the kernel.
-MODE_XTS = 101
+MODE_GCM_SIV = 15  #: AES-GCM-SIV, RFC 8452 (software only: the kernel has no gcm-siv)
+#: XEX-based tweaked codebook with ciphertext stealing (IEEE 1619): ``tweak=``, one data unit
+#: per object, as PyCryptodome's.
+MODE_XTS = 16
 #: HCTR2 (a tweakable wide-block cipher over AES, 32-byte tweak): the kernel's
 #: ``hctr2(aes)`` or the same construction in software.
 MODE_HCTR2 = 102

@@ -338,10 +338,10 @@ def kernel_key(algorithm: str, key: bytes) -> bytes:
 def tweak_mode_args(label: str, key: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
                     tweak_size: int, check_key: Callable[[bytes], None],
                     extra: tuple[str, ...] = ()) -> tuple[bytes | KeyringKey, bytes, dict[str, Any]]:
-    """Check ``new(key, mode, *args, **kwargs)`` of a tweakable mode (XTS, HCTR2, Adiantum).
+    """Check ``new(key, mode, *args, **kwargs)`` of a wide-block mode (HCTR2, Adiantum).
 
-    In this order: at most one positional argument (the tweak), ``iv`` or ``IV``
-    (not both), no unknown keyword, a buffer key (``check_key`` raises the mode's
+    In this order: at most one positional argument (the tweak), one of
+    ``tweak``, ``iv`` or ``IV`` (not two), no unknown keyword, a buffer key (``check_key`` raises the mode's
     ``ValueError`` for its bytes; a :class:`~_kcapi.keyring.KeyringKey`'s size is
     the kernel's to check), then a tweak of ``tweak_size`` bytes.
 
@@ -353,10 +353,11 @@ def tweak_mode_args(label: str, key: Any, args: tuple[Any, ...], kwargs: dict[st
     params = dict(kwargs)
     if args:
         params["IV"] = args[0]
-    first, second = params.pop("IV", None), params.pop("iv", None)
-    if first is not None and second is not None:
-        raise TypeError("You must either use 'iv' or 'IV', not both")
-    given = first if first is not None else second
+    spellings = [params.pop(name) for name in ("IV", "iv", "tweak")
+                 if params.get(name) is not None]
+    if len(spellings) > 1:
+        raise TypeError("You must use only one of 'tweak', 'iv' or 'IV'")
+    given = spellings[0] if spellings else None
     options = {name: params.pop(name) for name in extra if name in params}
     if params:
         raise TypeError("Unknown parameters for %s: %s" % (label, str(params)))

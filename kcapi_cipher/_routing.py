@@ -29,7 +29,7 @@ _software_info: weakref.WeakKeyDictionary[Any, BackendInfo] = weakref.WeakKeyDic
 #: PyCryptodome mode classes -> kernel template, to describe objects made elsewhere.
 _TEMPLATES = {
     "EcbMode": "ecb({})", "CbcMode": "cbc({})", "CfbMode": "cfb({})", "OfbMode": "ofb({})",
-    "CtrMode": "ctr({})", "GcmMode": "gcm({})", "CcmMode": "ccm({})",
+    "CtrMode": "ctr({})", "GcmMode": "gcm({})", "CcmMode": "ccm({})", "XtsMode": "xts({})",
 }
 
 
@@ -38,7 +38,7 @@ _TEMPLATES = {
 #: object built from one is discarded (see :func:`outside`).  The TDES one is a
 #: valid AES-192 key too.
 _STAND_INS = {"aes": bytes(range(1, 48, 2)), "des3": bytes(range(1, 48, 2)),
-              "chacha20": bytes(range(1, 64, 2))}
+              "chacha20": bytes(range(1, 64, 2)), "aes-xts": bytes(range(1, 64, 2))}
 
 
 def keyring_split(key: Any, algorithm: str) -> tuple[Any, KeyringKey | None]:
@@ -46,7 +46,8 @@ def keyring_split(key: Any, algorithm: str) -> tuple[Any, KeyringKey | None]:
 
     Args:
         key: the ``key`` argument of ``new()``.
-        algorithm: ``'aes'``, ``'des3'`` or ``'chacha20'``.
+        algorithm: ``'aes'``, ``'des3'`` or ``'chacha20'``; ``'aes-xts'`` for XTS
+            (whose key is two AES keys).
 
     Returns:
         ``(key, None)`` for any other key; for a :class:`~_kcapi.keyring.KeyringKey`,
@@ -122,12 +123,13 @@ class KernelPath:
     Attributes:
         key: the key bytes as the kernel takes them (unused with a keyring key).
         kernel_name: the skcipher that serves the object.
-        build: makes the object from the keyed transform.
+        build: makes the object from the keyed transform and the key bytes
+            (``None`` for a keyring key: this process never reads it).
     """
 
     key: bytes
     kernel_name: str
-    build: Callable[[Transform], Any]
+    build: Callable[[Transform, bytes | None], Any]
 
 
 @dataclass(frozen=True)
@@ -164,7 +166,7 @@ def serve(make: Callable[[], Any], python_name: str, kernel_name: str,
     tfm = kernel_transform(found.kernel_name, keyring or found.key)
     if tfm is None:
         return software_object(make, found.kernel_name)
-    return found.build(tfm)
+    return found.build(tfm, None if keyring is not None else found.key)
 
 
 def outside(make: Callable[[], Any], python_name: str, kernel_name: str, detail: str,
@@ -202,7 +204,7 @@ def outside(make: Callable[[], Any], python_name: str, kernel_name: str, detail:
 
 
 def kernel_only(python_name: str, kernel_name: str) -> KernelUnavailableError:
-    """The error for a kernel-only mode (XTS) that software cannot serve now."""
+    """The error for a kernel-only mode (Adiantum) that software cannot serve now."""
     return routing.kernel_only(python_name, SKCIPHER, kernel_name)
 
 

@@ -3,10 +3,11 @@
 ``AES.new(key, AES.MODE_HCTR2, tweak)`` and ``AES.new(key, AES.MODE_ADIANTUM,
 tweak)`` are kcapi extensions (PyCryptodome has neither): tweakable
 length-preserving ciphers, as Linux's dm-crypt and fscrypt use them for disk
-sectors and file names.  Like ``MODE_XTS`` (see :mod:`._mode_xts`):
+sectors and file names:
 
-* the tweak (``iv``/``IV`` or positional, 32 bytes, required: the kernel's IV
-  size for both) is the first data unit's tweak, e.g. a sector number as 32
+* the tweak (``tweak=``, as PyCryptodome's ``MODE_XTS`` names it, or
+  ``iv``/``IV`` or positional; 32 bytes, required: the kernel's IV size for
+  both) is the first data unit's tweak, e.g. a sector number as 32
   little-endian bytes (dm-crypt's ``plain64`` zero-extended to 32 bytes);
 * each ``encrypt()``/``decrypt()`` call is ONE data unit (one message) of 16
   bytes or more, of any length: the output has the input's length, with no

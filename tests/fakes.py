@@ -564,6 +564,8 @@ def _skcipher(bound: _Bound, encrypt: bool, iv: bytes, data: bytes) -> bytes:
         module = {"aes": AES, "des3_ede": DES3}[cipher]
         if mode == "ecb":
             c = module.new(key, module.MODE_ECB)
+        elif mode == "xts":  # IV: the data unit's tweak; one request is one unit
+            c = module.new(key, module.MODE_XTS, tweak=iv)
         elif mode == "ctr":
             c = module.new(key, module.MODE_CTR, nonce=b"", initial_value=iv)
         elif mode == "cfb":
@@ -598,7 +600,7 @@ def _aead(bound: _Bound, encrypt: bool, iv: bytes, assoclen: int, data: bytes) -
 
 
 _HASHES = {"sha1", "sha256", "sha512", "md5", "cmac(aes)", "ghash", "cbcmac(aes)", "poly1305"}
-_SKCIPHERS = {"cbc(aes)", "ecb(aes)", "ctr(aes)", "cfb(aes)", "ofb(aes)", "cbc(des3_ede)",
+_SKCIPHERS = {"cbc(aes)", "ecb(aes)", "ctr(aes)", "cfb(aes)", "ofb(aes)", "xts(aes)", "cbc(des3_ede)",
               "ecb(des3_ede)", "ctr(des3_ede)", "chacha20", "xchacha20"}
 _AEADS = {"gcm(aes)", "ccm(aes)", "rfc7539(chacha20,poly1305)"}
 

@@ -14,9 +14,11 @@ from Crypto.Cipher import ChaCha20 as RefChaCha20
 from Crypto.Cipher import DES3 as RefDES3
 from Crypto.Util import Counter
 
+from _kcapi import policy
+from _kcapi.errors import KernelUnavailableError
 from kcapi_cipher import AES, DES3, ChaCha20
 
-from ..cipher_support import MODE_MAKERS, kernel_name, need, outcome, same_error, xts_or_skip
+from ..cipher_support import MODE_MAKERS, kernel_name, need, outcome, same_error
 
 KEY16 = bytes(range(16))
 KEY24 = bytes(range(24))
@@ -48,7 +50,7 @@ AES_ONLY = sorted({getattr(AES, n) for n in dir(AES) if n.startswith("MODE_")}
                   - {getattr(RefDES3, n) for n in dir(RefDES3) if n.startswith("MODE_")})
 
 
-@pytest.mark.parametrize("mode", [0, 4, 15, 100, 104, -1, 2.5, "1", (1,), [1], None, *AES_ONLY])
+@pytest.mark.parametrize("mode", [0, 4, 17, 100, 104, -1, 2.5, "1", (1,), [1], None, *AES_ONLY])
 def test_modes_a_cipher_lacks(mode):
     """A mode the cipher lacks (TDES with an AES-only mode, or no mode at all) gets
     PyCryptodome's error, from the table-driven factory as from PyCryptodome's."""
@@ -70,7 +72,7 @@ def test_aes_key_type(mode, key):
     same_error(*new_both("aes", key, mode))
 
 
-@pytest.mark.parametrize("mode", [0, 4, 15, 99, -1, "1", None, [1], 2.5])
+@pytest.mark.parametrize("mode", [0, 4, 17, 99, -1, "1", None, [1], 2.5])
 def test_unknown_mode(mode):
     assert same_error(*new_both("aes", KEY16, mode)) == (ValueError, "Mode not supported")
 
@@ -312,49 +314,97 @@ def test_chacha20_call_order_and_buffers():
             outcome(lambda: getattr(ref, method)(*args, **kwargs))
 
 
-# -- XTS (a kcapi extension: its own rules, no reference) ------------------------------
+# -- XTS (PyCryptodome's MODE_XTS): arguments and lengths, against PyCryptodome -------------
 
 XTS_KEY = bytes(range(32))
 
 
-@pytest.mark.parametrize("key,args,kwargs,error,text", [
-    (XTS_KEY[:16], (IV16,), {}, ValueError, "Incorrect AES-XTS key length (16 bytes)"),
-    (XTS_KEY + b"x", (IV16,), {}, ValueError, "Incorrect AES-XTS key length (33 bytes)"),
-    (bytes(32), (IV16,), {}, ValueError, "The two halves of an AES-XTS key must differ"),
-    ("k" * 32, (IV16,), {}, TypeError, "cannot be passed to C code"),
-    (XTS_KEY, (), {}, TypeError, "XTS mode needs the tweak"),
-    (XTS_KEY, (IV16[:8],), {}, ValueError, "Incorrect tweak length"),
-    (XTS_KEY, (IV16, IV16), {}, TypeError, "Too many arguments for this mode"),
-    (XTS_KEY, (), {"iv": IV16, "IV": IV16}, TypeError, "either use 'iv' or 'IV'"),
-    (XTS_KEY, (), {"iv": IV16, "nonce": b"n"}, TypeError, "Unknown parameters for XTS"),
+@pytest.mark.parametrize("key,args,kwargs", [
+    (XTS_KEY[:16], (), {"tweak": IV16}), (XTS_KEY + b"x", (), {"tweak": IV16}),
+    (bytes(range(48)), (), {"tweak": IV16}), (bytes(32), (), {"tweak": IV16}),
+    (bytes(64), (), {"tweak": IV16}), ("k" * 32, (), {"tweak": IV16}),
+    ("kx" * 16, (), {"tweak": IV16}), (None, (), {"tweak": IV16}), (32, (), {"tweak": IV16}),
+    (XTS_KEY, (), {}), (XTS_KEY, (IV16,), {}), (XTS_KEY, (IV16,), {"tweak": IV16}),
+    (XTS_KEY, (), {"iv": IV16}), (XTS_KEY, (), {"IV": IV16}),
+    (XTS_KEY, (), {"tweak": IV16, "iv": IV16}), (XTS_KEY, (), {"tweak": IV16, "nonce": b"n"}),
+    (XTS_KEY, (), {"tweak": IV16[:8]}), (XTS_KEY, (), {"tweak": IV16 + b"x"}),
+    (XTS_KEY, (), {"tweak": "t" * 16}), (XTS_KEY, (), {"tweak": None}),
+    (XTS_KEY, (), {"tweak": 16}), (XTS_KEY, (), {"tweak": [0] * 16}),
+    (XTS_KEY, (), {"tweak": memoryview(IV16).cast("I")}),
 ])
-def test_xts_arguments(key, args, kwargs, error, text):
-    with pytest.raises(error, match=text.replace("(", r"\(").replace(")", r"\)")):
-        AES.new(key, AES.MODE_XTS, *args, **kwargs)
+def test_xts_argument_errors(key, args, kwargs):
+    """Every refused ``AES.new(key, MODE_XTS, ...)`` gets PyCryptodome's error, text and all."""
+    same_error(*new_both("aes", key, AES.MODE_XTS, *args, **kwargs))
 
 
-@pytest.mark.kernel
-@pytest.mark.parametrize("size", [0, 1, 15])
-def test_xts_data_unit_is_at_least_a_block(size):
-    xts_or_skip()
-    cipher = AES.new(XTS_KEY, AES.MODE_XTS, IV16)
-    with pytest.raises(ValueError, match="at least 16 bytes"):
-        cipher.encrypt(b"x" * size)
-    assert cipher.encrypt(b"x" * 16) == AES.new(XTS_KEY, AES.MODE_XTS, IV16).encrypt(b"x" * 16)
+@pytest.mark.parametrize("key", [XTS_KEY, bytes(range(64)), bytearray(XTS_KEY), memoryview(XTS_KEY)])
+@pytest.mark.parametrize("tweak", [IV16, bytearray(IV16), memoryview(IV16)])
+def test_xts_accepted_arguments(key, tweak):
+    """What PyCryptodome accepts, ours accepts, with the same tweak and ciphertext."""
+    ours = AES.new(key, AES.MODE_XTS, tweak=tweak, use_aesni=False)
+    ref = RefAES.new(key, RefAES.MODE_XTS, tweak=tweak, use_aesni=False)
+    assert ours.tweak == ref.tweak and type(ours.tweak) is bytes and ours.block_size == 16
+    data = bytes(range(40))
+    assert ours.encrypt(data) == ref.encrypt(data)
 
 
-@pytest.mark.kernel
-def test_xts_call_order():
-    xts_or_skip()
-    cipher = AES.new(XTS_KEY, AES.MODE_XTS, IV16)
-    cipher.encrypt(b"x" * 16)
-    with pytest.raises(TypeError, match=r"decrypt\(\) cannot be called after encrypt\(\)"):
-        cipher.decrypt(b"x" * 16)
+#: Steps of one XTS object: (method, length of the piece), each checked against PyCryptodome.
+XTS_SEQUENCES = [
+    [("encrypt", 0), ("encrypt", 16)], [("encrypt", 1)], [("encrypt", 15), ("encrypt", 16)],
+    [("encrypt", 17), ("encrypt", 16)], [("encrypt", 17), ("encrypt", 0)],
+    [("encrypt", 20), ("encrypt", 5)], [("encrypt", 16), ("encrypt", 5), ("encrypt", 17)],
+    [("encrypt", 32), ("decrypt", 16)], [("decrypt", 31), ("encrypt", 16)],
+    [("decrypt", 48), ("decrypt", 33), ("decrypt", 16)],
+    [("encrypt", 1 << 24), ("encrypt", 16)], [("encrypt", (1 << 24) + 16)],
+    [("encrypt", (1 << 24) - 16), ("encrypt", 20)], [("encrypt", (1 << 24) - 16), ("encrypt", 5)],
+    [("encrypt", (1 << 24) - 32), ("encrypt", 17), ("encrypt", 16)],
+]
+
+
+@pytest.mark.parametrize("steps", XTS_SEQUENCES, ids=lambda s: "-".join(f"{m[0]}{n}" for m, n in s))
+def test_xts_piece_rules(steps):
+    """Pieces of a data unit (short, after a partial one, past 16 MiB, the other direction):
+    each call's result or error equals PyCryptodome's, and a refused call changes nothing."""
+    ours = AES.new(XTS_KEY, AES.MODE_XTS, tweak=IV16)
+    ref = RefAES.new(XTS_KEY, RefAES.MODE_XTS, tweak=IV16)
+    for method, size in steps:
+        data = bytes(size)
+        assert outcome(lambda: getattr(ours, method)(data)) == \
+            outcome(lambda: getattr(ref, method)(data)), (method, size)
+
+
+@pytest.mark.parametrize("data,output", [
+    ("x" * 16, None), (None, None), (b"x" * 16, b"y" * 16), (b"x" * 16, bytearray(15)),
+    (b"x" * 5, bytearray(6)), (memoryview(bytearray(32)).cast("I"), None),
+    (b"x" * 32, memoryview(bytearray(32)).cast("I")), (b"x" * 16, "y" * 16),
+])
+def test_xts_buffer_errors(data, output):
+    """Bad input and output buffers: PyCryptodome's errors, and the object still works alike."""
+    ours = AES.new(XTS_KEY, AES.MODE_XTS, tweak=IV16)
+    ref = RefAES.new(XTS_KEY, RefAES.MODE_XTS, tweak=IV16)
+    kwargs = {} if output is None else {"output": output}
+    assert outcome(lambda: ours.encrypt(data, **kwargs)) == outcome(lambda: ref.encrypt(data, **kwargs))
+    assert ours.encrypt(b"z" * 32) == ref.encrypt(b"z" * 32)
 
 
 def test_des3_has_no_xts():
     assert not hasattr(DES3, "MODE_XTS")
     same_error(*new_both("des3", TDES, AES.MODE_XTS))
+
+
+def test_gcm_siv_is_pycryptodomes():
+    """GCM-SIV (no kernel template): PyCryptodome's object and errors (a refusal under `kernel`)."""
+    same_error(*new_both("aes", KEY24, AES.MODE_GCM_SIV))
+    same_error(*new_both("aes", KEY16, AES.MODE_GCM_SIV, nonce=b"n" * 11))
+    same_error(*new_both("des3", TDES, AES.MODE_GCM_SIV))
+    if policy.get_backend() == policy.KERNEL:
+        with pytest.raises(KernelUnavailableError, match="MODE_GCM_SIV"):
+            AES.new(KEY16, AES.MODE_GCM_SIV, nonce=IV16[:12])
+        return
+    ours = AES.new(KEY16, AES.MODE_GCM_SIV, nonce=IV16[:12])
+    assert type(ours) is type(RefAES.new(KEY16, RefAES.MODE_GCM_SIV, nonce=IV16[:12]))
+    assert ours.encrypt_and_digest(b"data") == \
+        RefAES.new(KEY16, RefAES.MODE_GCM_SIV, nonce=IV16[:12]).encrypt_and_digest(b"data")
 
 
 @pytest.mark.parametrize("mode", [1, 2, 3, 5, 6])

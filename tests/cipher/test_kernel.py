@@ -12,6 +12,8 @@ import threading
 
 import pytest
 from Crypto.Cipher import AES as RefAES
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from Crypto.Cipher import ChaCha20 as RefChaCha20
 from Crypto.Cipher import DES3 as RefDES3
 from Crypto.Util import Counter
@@ -23,7 +25,7 @@ from _kcapi.skcipher import MAX_REQUEST, request_limit
 from kcapi_cipher import AES, DES3, ChaCha20
 
 from ..cipher_support import check_served, kernel_name, need, reference_xts
-from ..support import fds_in_use, optional_kernel_alg, require_kernel_alg
+from ..support import REQUIRE_KERNEL, fds_in_use, optional_kernel_alg, require_kernel_alg
 from ..fakes import CountingKernel, InterruptedReceives
 
 pytestmark = pytest.mark.kernel
@@ -370,7 +372,7 @@ def test_one_object_shared_by_threads_stays_a_single_stream():
         b"\x00" * 37 * 200)
 
 
-# -- XTS (kernel only) -------------------------------------------------------------------
+# -- XTS: one data unit per object, in pieces, on the kernel's xts(aes) ---------------------
 
 
 @pytest.fixture
@@ -378,31 +380,46 @@ def xts():
     require_kernel_alg("skcipher", "xts(aes)")
 
 
-@pytest.mark.parametrize("key_size", [32, 48, 64])
-@pytest.mark.parametrize("size", [16, 17, 31, 32, 100, 512, 4096, 4096 + 15, 65536])
+@pytest.mark.parametrize("key_size", [32, 64])
+@pytest.mark.parametrize("size", [16, 17, 31, 32, 100, 512, 4096, 4096 + 15, 65536, 3 * 65536 + 17])
 def test_xts_matches_the_standard(xts, key_size, size):
+    """A unit in one call (several kernel requests past the request limit) equals the
+    standard's definition and PyCryptodome's."""
     key, tweak = os.urandom(key_size), os.urandom(16)
     data = os.urandom(size)
-    cipher = AES.new(key, AES.MODE_XTS, tweak)
-    assert kcapi_cipher.backend_info(cipher).algorithm == "xts(aes)"
+    cipher = AES.new(key, AES.MODE_XTS, tweak=tweak)
+    check_served(cipher, "xts(aes)")
     ct = cipher.encrypt(data)
-    assert ct == reference_xts(key, tweak, data)
-    assert AES.new(key, AES.MODE_XTS, iv=tweak).decrypt(ct) == data
-    assert cipher.iv == cipher.IV == tweak
+    assert ct == reference_xts(key, tweak, data) == \
+        RefAES.new(key, RefAES.MODE_XTS, tweak=tweak).encrypt(data)
+    assert AES.new(key, AES.MODE_XTS, tweak=tweak).decrypt(ct) == data
+    assert cipher.tweak == tweak and not hasattr(cipher, "iv")
 
 
-def test_xts_consecutive_calls_are_consecutive_sectors(xts):
+@given(key_size=st.sampled_from([32, 64]), blocks=st.lists(st.integers(1, 300), max_size=6),
+       tail=st.integers(16, 47), encrypt=st.booleans(), seed=st.binary(min_size=16, max_size=16))
+@settings(max_examples=60, deadline=None)
+def test_xts_unit_in_pieces(key_size, blocks, tail, encrypt, seed):
+    """Pieces of whole blocks then a last one of any length: each piece's output is
+    PyCryptodome's, whatever block of the unit it starts at."""
+    require_kernel_alg("skcipher", "xts(aes)")
+    key = (seed * 4)[:key_size // 2] + (seed[::-1] * 4)[:key_size // 2]
+    pieces = [bytes([n % 251]) * (16 * n) for n in blocks] + [bytes(range(tail))]
+    ours = AES.new(key, AES.MODE_XTS, tweak=seed)
+    ref = RefAES.new(key, RefAES.MODE_XTS, tweak=seed)
+    method = "encrypt" if encrypt else "decrypt"
+    assert [getattr(ours, method)(p) for p in pieces] == [getattr(ref, method)(p) for p in pieces]
+
+
+def test_xts_one_piece_needs_no_tweak_position(xts):
+    """A unit in one call of at most one request is one xts(aes) request: no ecb(aes) is
+    keyed with Key2 until a piece starts inside the unit."""
     key = os.urandom(32)
-    sectors = [os.urandom(512) for _ in range(4)]
-    cipher = AES.new(key, AES.MODE_XTS, (7).to_bytes(16, "little"))
-    out = [cipher.encrypt(s) for s in sectors]
-    assert out == [reference_xts(key, (7 + i).to_bytes(16, "little"), s)
-                   for i, s in enumerate(sectors)]
-
-
-def test_xts_data_unit_limit(xts):
-    cipher = AES.new(os.urandom(64), AES.MODE_XTS, bytes(16))
-    limit = request_limit(transform.get("skcipher", "xts(aes)", None))
-    with pytest.raises(ValueError, match="at most"):
-        cipher.encrypt(bytes(limit + 16))
-    assert len(cipher.encrypt(bytes(limit))) == limit
+    transform.clear()
+    cipher = AES.new(key, AES.MODE_XTS, tweak=bytes(16))
+    cipher.encrypt(bytes(4096))
+    assert [t.name for t in transform.keyed()] == ["xts(aes)"]
+    cipher.encrypt(bytes(16))  # a later piece starts at block 256
+    names = [t.name for t in transform.keyed()]
+    assert "xts(aes)" in names and (not REQUIRE_KERNEL or "ecb(aes)" in names), names
+    transform.clear()

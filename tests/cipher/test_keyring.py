@@ -30,6 +30,7 @@ import kcapi_cipher
 from _kcapi import _syscalls, transform
 from _kcapi._constants import ALG_SET_AEAD_AUTHSIZE, ALG_SET_KEY, ALG_SET_KEY_BY_KEY_SERIAL
 from _kcapi.errors import KernelUnavailableError
+from _kcapi.skcipher import MAX_REQUEST
 from kcapi_cipher import AES, CMAC, DES3, ChaCha20, ChaCha20_Poly1305, KeyringKey
 
 from ..cipher_support import keyring_ciphers, outcome, reference_xts
@@ -136,16 +137,22 @@ def test_cfb_and_ofb_where_the_kernel_has_them(with_keyring, in_keyring, mode, k
 @pytest.mark.kernel
 @pytest.mark.parametrize("key_size", [32, 64])
 def test_xts_matches_the_standard(with_keyring, in_keyring, key_size):
+    """A keyring-keyed unit is one call of at most one request (Key2 is never read here,
+    so no later tweak position can be computed): that refused before any kernel call."""
     raw = os.urandom(key_size)
     key = in_keyring(raw)
-    ours = AES.new(key, AES.MODE_XTS, IV)
-    sectors = [os.urandom(512), os.urandom(4096), os.urandom(100)]  # the last one steals
-    tweak = int.from_bytes(IV, "little")
-    for n, sector in enumerate(sectors):
-        expected = reference_xts(raw, (tweak + n).to_bytes(16, "little"), sector)
-        assert ours.encrypt(sector) == expected
-    back = AES.new(key, AES.MODE_XTS, IV)
-    assert back.decrypt(reference_xts(raw, IV, sectors[0])) == sectors[0]
+    for size in (16, 100, 4096):  # 100: ciphertext stealing
+        sector = os.urandom(size)
+        ours = AES.new(key, AES.MODE_XTS, tweak=IV)
+        assert ours.encrypt(sector) == reference_xts(raw, IV, sector)
+        with pytest.raises(ValueError, match="keyring key, an XTS data unit is encrypted in one"):
+            ours.encrypt(sector)
+        back = AES.new(key, AES.MODE_XTS, tweak=IV)
+        assert back.decrypt(reference_xts(raw, IV, sector)) == sector
+    too_long = AES.new(key, AES.MODE_XTS, tweak=IV)
+    with pytest.raises(ValueError, match="keyring key"):
+        too_long.encrypt(bytes(MAX_REQUEST + 16))
+    assert too_long.encrypt(DATA[:32]) == reference_xts(raw, IV, DATA[:32])  # nothing was done
 
 
 @pytest.mark.kernel
@@ -206,7 +213,7 @@ def test_a_logon_key_which_user_space_can_never_read(with_keyring, in_keyring):
 @pytest.mark.kernel
 @pytest.mark.parametrize("algorithms,make", [
     ((("skcipher", "cbc(aes)"),), lambda key: AES.new(key, AES.MODE_CBC, IV)),
-    ((("skcipher", "xts(aes)"),), lambda key: AES.new(key, AES.MODE_XTS, IV)),
+    ((("skcipher", "xts(aes)"),), lambda key: AES.new(key, AES.MODE_XTS, tweak=IV)),
     ((("skcipher", "chacha20"),), lambda key: ChaCha20.new(key=key, nonce=N12)),
     ((("aead", "gcm(aes)"),), lambda key: AES.new(key, AES.MODE_GCM, nonce=N12)),
     (CCM_PARTS, lambda key: AES.new(key, AES.MODE_CCM, nonce=N12[:11])),
@@ -387,7 +394,7 @@ def test_cmac_over_tdes_matches_pycryptodome(with_keyring, in_keyring):
 NEEDS_NEWER = {
     "aes-cbc": lambda key: AES.new(key, AES.MODE_CBC, IV),
     "aes-ctr": lambda key: AES.new(key, AES.MODE_CTR, nonce=IV[:8]),
-    "aes-xts": lambda key: AES.new(key, AES.MODE_XTS, IV),
+    "aes-xts": lambda key: AES.new(key, AES.MODE_XTS, tweak=IV),
     "des3": lambda key: DES3.new(key, DES3.MODE_CBC, IV[:8]),
     "chacha20": lambda key: ChaCha20.new(key=key, nonce=N12),
     "gcm": lambda key: AES.new(key, AES.MODE_GCM, nonce=N12),
@@ -509,11 +516,15 @@ def test_other_arguments_get_pycryptodomes_errors(name):
         assert isinstance(expected, tuple) and got == expected, (got, expected)
 
 
-def test_xts_argument_errors_with_a_keyring_key():
-    with pytest.raises(TypeError, match="needs the tweak"):
-        AES.new(FAKE, AES.MODE_XTS)
-    with pytest.raises(ValueError, match="Incorrect tweak length"):
-        AES.new(FAKE, AES.MODE_XTS, IV[:8])
+@pytest.mark.parametrize("args,kwargs", [((), {}), ((IV,), {}), ((), {"tweak": IV[:8]}),
+                                         ((), {"iv": IV}), ((), {"tweak": IV, "bogus": 1})])
+def test_xts_argument_errors_with_a_keyring_key(args, kwargs):
+    """PyCryptodome's errors, under every policy, before any kernel call."""
+    for policy in ("auto", "kernel", "software"):
+        kcapi_cipher.set_backend(policy)
+        got = outcome(lambda: AES.new(FAKE, AES.MODE_XTS, *args, **kwargs))
+        expected = outcome(lambda: RefAES.new(bytes(range(32)), RefAES.MODE_XTS, *args, **kwargs))
+        assert isinstance(expected, tuple) and got == expected, (got, expected)
 
 
 @pytest.fixture
