@@ -35,6 +35,7 @@ _MAKERS: dict[str, Callable[[], Any]] = {
     "ctr": lambda: ref.block_cipher("aes").new(_KEY[:16], ref.AES.MODE_CTR, nonce=_IV[:8]),
     "gcm": lambda: ref.block_cipher("aes").new(_KEY[:16], ref.AES.MODE_GCM, nonce=_IV[:12]),
     "ccm": lambda: ref.block_cipher("aes").new(_KEY[:16], ref.AES.MODE_CCM, nonce=_IV[:11]),
+    "xts": lambda: ref.block_cipher("aes").new(_KEY, ref.AES.MODE_XTS, tweak=_IV),
     "chacha20": lambda: ref.ChaCha20.new(key=_KEY, nonce=_IV[:12]),
     "chacha20_poly1305": lambda: ref.ChaCha20_Poly1305.new(key=_KEY, nonce=_IV[:12]),
     "cmac": lambda: ref.CMAC.new(_KEY[:16], ciphermod=ref.block_cipher("aes")),
@@ -46,8 +47,8 @@ _messages: dict[tuple[str, str], str] = {}
 def _message(kind: str, how: str, obj: Any) -> str:
     """PyCryptodome's message when ``how`` ('deepcopy', 'pickle') meets an object of ``kind``.
 
-    A kind PyCryptodome does not have (XTS) gets the message Python gives an
-    object that cannot be pickled.
+    A kind PyCryptodome does not have (HCTR2, Adiantum) gets the message Python
+    gives an object that cannot be pickled.
     """
     if kind not in _MAKERS:
         return f"cannot pickle {type(obj).__name__!r} object"

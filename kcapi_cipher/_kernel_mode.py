@@ -70,6 +70,9 @@ class KernelCipher(Uncopyable):
     #: Whether a wrong ``output=`` length is reported with the output's length on
     #: decrypt(), as PyCryptodome's ECB, CBC, CFB and OFB objects do.
     _DECRYPT_REPORTS_OUTPUT = True
+    #: The ``ValueError`` text for an output of another length (PyCryptodome's modes
+    #: have two spaces before the parenthesis; its XTS mode has one).
+    _OUTPUT_LENGTH = OUTPUT_LENGTH
     #: Every attribute :meth:`_process` changes (the stream position), with
     #: immutable values: a call works on a private copy of the object and
     #: publishes these at its end, in one step (:meth:`_transform`).
@@ -164,7 +167,7 @@ class KernelCipher(Uncopyable):
             size = len(data)
             src = c_view(data)
             if src.nbytes != size:
-                raise ValueError(OUTPUT_LENGTH % src.nbytes)
+                raise ValueError(self._OUTPUT_LENGTH % src.nbytes)
             with self._lock:
                 self._check_usable(src.nbytes)
                 if not src.nbytes:
@@ -175,11 +178,11 @@ class KernelCipher(Uncopyable):
         size = len(data)
         if size != len(output):
             reported = len(output) if (self._DECRYPT_REPORTS_OUTPUT and not encrypt) else size
-            raise ValueError(OUTPUT_LENGTH % reported)
+            raise ValueError(self._OUTPUT_LENGTH % reported)
         dst = c_view(output)  # PyCryptodome takes the output's memory first
         src = c_view(data)
         if dst.nbytes != src.nbytes:
-            raise ValueError(OUTPUT_LENGTH % src.nbytes)
+            raise ValueError(self._OUTPUT_LENGTH % src.nbytes)
         with self._lock:
             self._check_usable(src.nbytes)
             if src.nbytes:

@@ -114,6 +114,8 @@ class XtsMode(KernelCipher):
 
     _KIND = "xts"
     _STATE = ("_blocks", "_ended", "_positions")
+    _DECRYPT_REPORTS_OUTPUT = False
+    _OUTPUT_LENGTH = "output must have the same length as the input (%d bytes)"
 
     def __init__(self, engine: KernelSkcipher, tweak: bytes, key2: bytes | None):
         self._init_base(engine, _BLOCK)

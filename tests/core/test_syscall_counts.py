@@ -92,6 +92,14 @@ PATTERNS = {
         "ChaCha20_Poly1305.new(key=KEY * 2, nonce=IV[:12]).encrypt_and_digest(data)", 2),
     "CMAC of 1 KiB, key used before": (
         "data = b'x' * 1024", "CMAC.new(KEY, data, AES).digest()", 2),
+    # XTS, one data unit per object (PyCryptodome 4.5): a 4 KiB sector in one call is one
+    # xts(aes) request; a second piece also needs its tweak position (an ecb(aes) encryption
+    # of the tweak and a decryption of the block's tweak value: two more requests).
+    "AES-XTS 4 KiB sector, a new object each": (
+        "data = b'x' * 4096", "AES.new(KEY + IV, AES.MODE_XTS, tweak=IV).encrypt(data)", 2),
+    "AES-XTS 8 KiB unit in two calls, a new object each": (
+        "data = b'x' * 4096",
+        "c = AES.new(KEY + IV, AES.MODE_XTS, tweak=IV); c.encrypt(data); c.encrypt(data)", 8),
     # One recv from a pooled op socket of the seeded DRBG (at most 128 bytes per recv).
     "Random.get_random_bytes(32)": ("", "get_random_bytes(32)", 1),
 }
@@ -106,6 +114,7 @@ USES = [
     ("MODE_CBC", [("skcipher", "cbc(aes)")]),
     ("MODE_CTR", [("skcipher", "ctr(aes)")]),
     ("MODE_ECB", [("skcipher", "ecb(aes)")]),
+    ("MODE_XTS", [("skcipher", "xts(aes)"), ("skcipher", "ecb(aes)")]),
     # Under the kernel policy a 12-byte nonce needs the one-shot AEAD only; a CCM object,
     # its composed path too.
     ("ChaCha20_Poly1305", [("aead", "rfc7539(chacha20,poly1305)")]),
@@ -124,6 +133,7 @@ WARM_UP = [
     "for _ in range(8): sha256(b'w' * 20000).copy().digest()",  # fill the pools
     "AES.new(KEY, AES.MODE_CBC, IV).encrypt(bytes(16))",
     "AES.new(KEY, AES.MODE_ECB).encrypt(bytes(16))",
+    "c = AES.new(KEY + IV, AES.MODE_XTS, tweak=IV); c.encrypt(bytes(16)); c.encrypt(bytes(16))",
     "AES.new(KEY, AES.MODE_CTR, nonce=IV[:8]).encrypt(b'w')",
     "ChaCha20.new(key=KEY * 2, nonce=IV[:12]).encrypt(b'w')",
     "AES.new(KEY, AES.MODE_GCM, nonce=IV[:12]).encrypt_and_digest(b'w')",
