@@ -29,7 +29,8 @@ from ._modes import (MODE_ADIANTUM, MODE_CBC, MODE_CCM, MODE_CFB, MODE_CTR, MODE
 
 __all__ = ["new", "block_size", "key_size", "MODE_ECB", "MODE_CBC", "MODE_CFB", "MODE_OFB",
            "MODE_CTR", "MODE_OPENPGP", "MODE_CCM", "MODE_EAX", "MODE_SIV", "MODE_GCM",
-           "MODE_OCB", "MODE_KW", "MODE_KWP", "MODE_GCM_SIV", "MODE_XTS", "MODE_HCTR2", "MODE_ADIANTUM"]
+           "MODE_OCB", "MODE_KW", "MODE_KWP", "MODE_GCM_SIV", "MODE_XTS", "MODE_HCTR2",
+           "MODE_ADIANTUM"]
 
 #: Size of a data block (in bytes).
 block_size: int = 16

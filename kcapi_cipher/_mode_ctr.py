@@ -82,11 +82,11 @@ class CtrMode(StreamMode):
 
     @property
     def nonce(self) -> bytes:
-        """The fixed part at the beginning of the counter block (PyCryptodome's text when absent)."""
+        """The fixed start of the counter block (PyCryptodome's error when there is none)."""
         if self._nonce is None:
             raise AttributeError(
-                "This CTR cipher has no 'nonce' attribute, because its counter has a suffix:"
-                " use the prefix, the suffix and the initial value that you passed to Counter.new()")
+                "This CTR cipher has no 'nonce' attribute, because its counter has a suffix: use"
+                " the prefix, the suffix and the initial value that you passed to Counter.new()")
         return self._nonce
 
     def _check_length(self, size: int) -> None:
@@ -155,5 +155,5 @@ def parse(algorithm: str, mode: int, key: Any, args: tuple[Any, ...],
         return Outside()
     by_ecb = bool(layout.suffix) or (layout.little_endian and layout.counter_len > 1)
     return KernelPath(raw, skcipher_name("ecb" if by_ecb else "ctr", algorithm),
-                      lambda tfm, _key: CtrMode(KernelSkcipher(tfm, size, 0 if by_ecb else size), size,
-                                          layout, by_ecb))
+                      lambda tfm, _key: CtrMode(KernelSkcipher(tfm, size, 0 if by_ecb else size),
+                                                size, layout, by_ecb))

@@ -173,6 +173,8 @@ def parse(algorithm: str, mode: int, key: Any, args: tuple[Any, ...],
     if (args or params or raw is None or len(raw) not in KEY_SIZES or tweak is None
             or len(tweak) != _BLOCK or raw[:len(raw) // 2] == raw[len(raw) // 2:]):
         return Outside()
-    return KernelPath(raw, skcipher_name("xts", algorithm),
-                      lambda tfm, used: XtsMode(KernelSkcipher(tfm, _BLOCK, _BLOCK, chains=False),
-                                                tweak, None if used is None else used[len(used) // 2:]))
+    def build(tfm: Any, used: bytes | None) -> XtsMode:
+        engine = KernelSkcipher(tfm, _BLOCK, _BLOCK, chains=False)
+        return XtsMode(engine, tweak, None if used is None else used[len(used) // 2:])
+
+    return KernelPath(raw, skcipher_name("xts", algorithm), build)

@@ -428,3 +428,21 @@ def test_unaligned_input_still_processes_the_whole_blocks(kind, method):
         outcome(lambda: getattr(ref, method)(b"d" * 21, output=out_ref))
     assert out_ours == out_ref
     assert getattr(ours, method)(b"e" * 16) == getattr(ref, method)(b"e" * 16)
+
+
+@pytest.mark.parametrize("counter", [None, "suffix", "prefix"])
+def test_ctr_nonce_attribute(counter):
+    """CTR's ``nonce`` (PyCryptodome 4.5): the counter block's prefix, read-only, and an
+    ``AttributeError`` with PyCryptodome's text when the block has a suffix."""
+    def make(lib):
+        if counter is None:
+            return lib.new(KEY16, lib.MODE_CTR, nonce=IV16[:8])
+        layout = {"prefix": IV16[:8]}
+        if counter == "suffix":
+            layout = {"prefix": IV16[:4], "suffix": IV16[4:8]}
+        return lib.new(KEY16, lib.MODE_CTR, counter=Counter.new(64, **layout))
+    ours, ref = make(AES), make(RefAES)
+    assert outcome(lambda: ours.nonce) == outcome(lambda: ref.nonce)
+    assert hasattr(ours, "nonce") == hasattr(ref, "nonce")
+    assert outcome(lambda: ours.iv) == outcome(lambda: ref.iv)
+    assert outcome(lambda: setattr(ours, "nonce", b"")) == outcome(lambda: setattr(ref, "nonce", b""))
