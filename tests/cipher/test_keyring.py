@@ -145,8 +145,12 @@ def test_xts_matches_the_standard(with_keyring, in_keyring, key_size):
         sector = os.urandom(size)
         ours = AES.new(key, AES.MODE_XTS, tweak=IV)
         assert ours.encrypt(sector) == reference_xts(raw, IV, sector)
-        with pytest.raises(ValueError, match="keyring key, an XTS data unit is encrypted in one"):
-            ours.encrypt(sector)
+        if size % 16:  # PyCryptodome's rule first: the unit has ended
+            with pytest.raises(TypeError, match="No more data after a piece"):
+                ours.encrypt(sector)
+        else:
+            with pytest.raises(ValueError, match="keyring key, an XTS data unit is encrypted in"):
+                ours.encrypt(sector)
         back = AES.new(key, AES.MODE_XTS, tweak=IV)
         assert back.decrypt(reference_xts(raw, IV, sector)) == sector
     too_long = AES.new(key, AES.MODE_XTS, tweak=IV)

@@ -95,9 +95,9 @@ PATTERNS = {
     # XTS, one data unit per object (PyCryptodome 4.5): a 4 KiB sector in one call is one
     # xts(aes) request; a second piece also needs its tweak position (an ecb(aes) encryption
     # of the tweak and a decryption of the block's tweak value: two more requests).
-    "AES-XTS 4 KiB sector, a new object each": (
+    "AES-XTS 4 KiB sector, new object": (
         "data = b'x' * 4096", "AES.new(KEY + IV, AES.MODE_XTS, tweak=IV).encrypt(data)", 2),
-    "AES-XTS 8 KiB unit in two calls, a new object each": (
+    "AES-XTS 8 KiB unit in 2 calls, new object": (
         "data = b'x' * 4096",
         "c = AES.new(KEY + IV, AES.MODE_XTS, tweak=IV); c.encrypt(data); c.encrypt(data)", 8),
     # One recv from a pooled op socket of the seeded DRBG (at most 128 bytes per recv).
