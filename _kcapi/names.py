@@ -228,12 +228,15 @@ class Algorithm:
             or ``'rng'``.
         parts: for an AEAD, the algorithms serving it where ``kernel`` does not bind:
             its keystream (``'<name>/stream'``) and its authenticator (``'<name>/mac'``).
+        software: whether software serves it where the kernel does not (not Adiantum:
+            PyCryptodome has neither XChaCha12 nor NH).
     """
 
     name: str
     kernel: str
     kind: str
     parts: tuple[Algorithm, ...] = ()
+    software: bool = True
 
 
 #: The hashes HMAC rows are listed over: MD5, SHA-1, SHA-2 and SHA-3 (``hmac.new``'s usual
@@ -258,7 +261,7 @@ HMAC_ALGORITHMS: tuple[Algorithm, ...] = tuple(
 SKCIPHER_ALGORITHMS: tuple[Algorithm, ...] = (
     *(Algorithm(f"{spec.name.upper()}.MODE_{mode.upper()}", skcipher_name(mode, spec.name),
                 "skcipher") for spec in BLOCK_CIPHERS.values() for mode in spec.modes),
-    *(Algorithm(f"AES.MODE_ADIANTUM(rounds={rounds})", kernel, "skcipher")
+    *(Algorithm(f"AES.MODE_ADIANTUM(rounds={rounds})", kernel, "skcipher", software=False)
       for rounds, kernel in ADIANTUM.items()),
     Algorithm("ChaCha20", CHACHA20, "skcipher"),
     Algorithm("XChaCha20", XCHACHA20, "skcipher"),

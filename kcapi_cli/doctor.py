@@ -6,13 +6,14 @@ a diagnosis must look -- and reads ``/proc/crypto``, ``/proc/sys/crypto``,
 ``/proc/self/status``, ``/proc/modules`` and ``modprobe.d``.  It exits 0
 whenever it ran, whatever it found.
 
-``kcapi doctor --json`` prints one JSON object.  Schema ``kcapi-doctor/3``
+``kcapi doctor --json`` prints one JSON object.  Schema ``kcapi-doctor/4``
 (within a schema name, fields are only ever added; a removed field or a
-change of meaning gets a new name: /3 has no ``cipher_table``, /2 has no
-``restrictions``)::
+change of meaning gets a new name: /4 adds ``"backend": "none"`` (an algorithm
+no software serves, such as Adiantum, was "fallback" in /3), /3 has no
+``cipher_table``, /2 has no ``restrictions``)::
 
     {
-      "schema": "kcapi-doctor/3",
+      "schema": "kcapi-doctor/4",
       "kernel": {"release": str, "machine": str},
       "policy": {"backend": "auto"|"kernel"|"software"|null,   # null: invalid
                  "source": "KCAPI_BACKEND"|"default"|"--backend", "error": str|null},
@@ -48,7 +49,8 @@ change of meaning gets a new name: /3 has no ``cipher_table``, /2 has no
           "group": "hash"|"hmac"|"mac"|"cipher"|"aead"|"rng",
           "kind": "hash"|"skcipher"|"aead"|"rng",   # AF_ALG socket type
           "kernel_name": str|null,         # null: no kernel equivalent
-          "backend": "kernel"|"fallback",  # who serves it under the auto policy
+          "backend": "kernel"|"fallback"|"none",  # who serves it under the auto policy
+                                           # (none: no software can, e.g. Adiantum)
           "served_by": "kernel"|"software"|"refused",  # under the policy in force
           "driver": null | {"name": str, "driver": str, "module": str,
                             "priority": int, "type": str, "async": bool,
@@ -87,7 +89,7 @@ from _kcapi.errors import NO_EQUIVALENT, KernelUnavailableError
 __all__ = ["main", "collect", "render_json", "render_table", "SCHEMA", "Probe", "probes",
            "parse_modprobe", "parse_proc_modules"]
 
-SCHEMA = "kcapi-doctor/3"
+SCHEMA = "kcapi-doctor/4"
 PROG = "kcapi doctor"
 
 FIPS_PATH = "/proc/sys/crypto/fips_enabled"
@@ -108,12 +110,14 @@ class Probe:
         group: ``'hash'``, ``'hmac'``, ``'mac'``, ``'cipher'``, ``'aead'`` or ``'rng'``.
         kind: the AF_ALG socket type.
         kernel: the kernel algorithm name ('' when the kernel has no equivalent).
+        software: whether software serves it where the kernel does not.
     """
 
     name: str
     group: str
     kind: str
     kernel: str
+    software: bool = True
 
 
 #: The group of an AEAD's part, by its AF_ALG kind: a keystream is a cipher, an authenticator a MAC.
@@ -136,7 +140,7 @@ def probes(tables: dict[str, tuple[names.Algorithm, ...]] = names.ALGORITHMS) ->
     for group, algorithms in tables.items():
         for alg in algorithms:
             if alg.kernel or alg.kind != "aead":
-                found.append(Probe(alg.name, group, alg.kind, alg.kernel))
+                found.append(Probe(alg.name, group, alg.kind, alg.kernel, alg.software))
             found += [Probe(part.name, _GROUP_OF_PART[part.kind], part.kind, part.kernel)
                       for part in alg.parts]
     return found
@@ -257,13 +261,15 @@ def _refusal_fields(exc: KernelUnavailableError) -> dict[str, Any]:
             "message": str(exc)}
 
 
-def _served_by(available: bool, backend: str | None) -> str:
-    """Who serves a new object under ``backend``: kernel, software, or refused (raises)."""
+def _served_by(available: bool, backend: str | None, software: bool = True) -> str:
+    """Who serves a new object under ``backend``: kernel, software, or refused (raises).
+
+    ``software`` is whether software can serve it at all (not Adiantum)."""
     if backend == policy.SOFTWARE:
-        return "software"
+        return "software" if software else "refused"
     if available:
         return "kernel"
-    return "refused" if backend == policy.KERNEL else "software"
+    return "refused" if backend == policy.KERNEL or not software else "software"
 
 
 def _driver_fields(tfm: Transform) -> dict[str, Any]:
@@ -295,10 +301,11 @@ def probe_row(probe: Probe, backend: str | None) -> dict[str, Any]:
         return row
     found = routing.probe(probe.kind, probe.kernel)
     if isinstance(found, KernelUnavailableError):
-        row.update(backend="fallback", served_by=_served_by(False, backend), driver=None,
+        row.update(backend="fallback" if probe.software else "none",
+                   served_by=_served_by(False, backend, probe.software), driver=None,
                    **_refusal_fields(found))
     else:
-        row.update(backend="kernel", served_by=_served_by(True, backend),
+        row.update(backend="kernel", served_by=_served_by(True, backend, probe.software),
                    driver=_driver_fields(found), reason=None, errno=None, errno_name=None,
                    message=None)
     return row
@@ -332,7 +339,7 @@ def policy_status(override: str | None = None) -> dict[str, Any]:
 
 
 def collect(backend_override: str | None = None) -> dict[str, Any]:
-    """Probe the kernel and read the system's settings into a ``kcapi-doctor/3`` report.
+    """Probe the kernel and read the system's settings into a ``kcapi-doctor/4`` report.
 
     Args:
         backend_override: ``--backend``, applied before anything is probed.
@@ -435,7 +442,9 @@ def _row_cells(row: dict[str, Any]) -> list[str]:
     if row["reason"]:
         note = row["reason"] + _errno_text(row["errno"], row["errno_name"])
     if row["served_by"] == "refused":
-        note = (note + "; " if note else "") + "refused under the kernel policy"
+        why = ("no software implementation" if row["backend"] == "none"
+               else "refused under the kernel policy")
+        note = (note + "; " if note else "") + why
     return [row["name"], row["kind"], row["kernel_name"] or "-", row["backend"],
             d["driver"] if d else "-", str(d["priority"]) if d else "-",
             d["implementation"] if d else "-", (d["module"] or "-") if d else "-", note]

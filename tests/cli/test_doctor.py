@@ -38,8 +38,8 @@ def _forget_probes():
 
 
 def check_schema(report: dict[str, Any]) -> None:
-    """Assert that ``report`` has the documented ``kcapi-doctor/3`` shape."""
-    assert report["schema"] == "kcapi-doctor/3"
+    """Assert that ``report`` has the documented ``kcapi-doctor/4`` shape."""
+    assert report["schema"] == "kcapi-doctor/4"
     assert set(report) == {"schema", "kernel", "policy", "af_alg", "fips", "af_alg_restrict",
                            "deprecated_af_alg", "seccomp", "modules", "proc_crypto",
                            "algorithms"}
@@ -81,7 +81,7 @@ def check_schema(report: dict[str, Any]) -> None:
                             "driver", "reason", "errno", "errno_name", "message"}
         assert row["group"] in ("hash", "hmac", "mac", "cipher", "aead", "rng")
         assert row["kind"] in ("hash", "skcipher", "aead", "rng")
-        assert row["backend"] in ("kernel", "fallback")
+        assert row["backend"] in ("kernel", "fallback", "none")
         assert row["served_by"] in ("kernel", "software", "refused")
         assert row["reason"] in REASONS
         if row["backend"] == "kernel":
@@ -170,7 +170,11 @@ def test_refusals_are_explained(step, err, reason, sockets, capsys, fake_kernel)
 def test_software_policy_is_reported(capsys):
     report = run_json(capsys, "--backend", "software")
     assert report["policy"] == {"backend": "software", "source": "--backend", "error": None}
-    assert {r["served_by"] for r in report["algorithms"]} == {"software"}
+    served = {r["name"]: r["served_by"] for r in report["algorithms"]}
+    # Adiantum has no software implementation: the software policy refuses it.
+    assert {n for n, s in served.items() if s != "software"} == \
+        {"AES.MODE_ADIANTUM(rounds=12)", "AES.MODE_ADIANTUM(rounds=20)"}
+    assert {served[n] for n in served if n.startswith("AES.MODE_ADIANTUM")} == {"refused"}
 
 
 def test_table_renders(capsys):
