@@ -135,15 +135,18 @@ class XtsMode(KernelCipher):
             raise ValueError("Each piece of data in XTS mode must be at least 16 bytes long")
         if self._blocks * _BLOCK + size > MAX_UNIT:
             raise MessageTooLongError("A data unit in XTS mode cannot be longer than 16 MiB")
-        limit = request_limit(self._engine.tfm)
+        limit = self._request_bytes()
         if self._key2 is None and (self._blocks or size > limit):
             raise ValueError("With a keyring key, an XTS data unit is encrypted in one call of "
                              "at most %d bytes (one kernel request): the tweak of a later "
                              "block needs Key2, which this process never reads" % limit)
 
+    def _request_bytes(self) -> int:
+        """The most bytes one request carries: the request limit, in whole blocks."""
+        return request_limit(self._engine.tfm) // _BLOCK * _BLOCK
+
     def _process(self, src: memoryview, dst: memoryview, encrypt: bool) -> None:
-        limit = request_limit(self._engine.tfm) // _BLOCK * _BLOCK
-        for start, end in pieces(src.nbytes, limit):
+        for start, end in pieces(src.nbytes, self._request_bytes()):
             iv = self._iv_at(self._blocks + start // _BLOCK)
             self._engine.crypt_unit(encrypt, iv, src[start:end], dst[start:end])
         self._blocks += src.nbytes // _BLOCK
@@ -173,6 +176,7 @@ def parse(algorithm: str, mode: int, key: Any, args: tuple[Any, ...],
     if (args or params or raw is None or len(raw) not in KEY_SIZES or tweak is None
             or len(tweak) != _BLOCK or raw[:len(raw) // 2] == raw[len(raw) // 2:]):
         return Outside()
+
     def build(tfm: Any, used: bytes | None) -> XtsMode:
         engine = KernelSkcipher(tfm, _BLOCK, _BLOCK, chains=False)
         return XtsMode(engine, tweak, None if used is None else used[len(used) // 2:])
