@@ -341,7 +341,8 @@ def tweak_mode_args(label: str, key: Any, args: tuple[Any, ...], kwargs: dict[st
     """Check ``new(key, mode, *args, **kwargs)`` of a wide-block mode (HCTR2, Adiantum).
 
     In this order: at most one positional argument (the tweak), one of
-    ``tweak``, ``iv`` or ``IV`` (not two), no unknown keyword, a buffer key (``check_key`` raises the mode's
+    ``tweak``, ``iv`` or ``IV`` (not two; ``None`` counts as not given), no
+    unknown keyword, a buffer key (``check_key`` raises the mode's
     ``ValueError`` for its bytes; a :class:`~_kcapi.keyring.KeyringKey`'s size is
     the kernel's to check), then a tweak of ``tweak_size`` bytes.
 
@@ -353,8 +354,8 @@ def tweak_mode_args(label: str, key: Any, args: tuple[Any, ...], kwargs: dict[st
     params = dict(kwargs)
     if args:
         params["IV"] = args[0]
-    spellings = [params.pop(name) for name in ("IV", "iv", "tweak")
-                 if params.get(name) is not None]
+    given_as = [params.pop(name, None) for name in ("IV", "iv", "tweak")]
+    spellings = [value for value in given_as if value is not None]
     if len(spellings) > 1:
         raise TypeError("You must use only one of 'tweak', 'iv' or 'IV'")
     given = spellings[0] if spellings else None

@@ -117,6 +117,10 @@ MODES = {"hctr2": (AES.MODE_HCTR2, KEY16), "adiantum": (AES.MODE_ADIANTUM, KEY32
     (None, (), {"tweak": TWEAK, "iv": TWEAK}, TypeError, "only one of 'tweak', 'iv' or 'IV'"),
     (None, (TWEAK,), {"tweak": TWEAK}, TypeError, "only one of 'tweak', 'iv' or 'IV'"),
     (None, (), {"tweak": TWEAK[:16]}, ValueError, "Incorrect tweak length"),
+    # a spelling given as None is not given (as before `tweak=` was taken)
+    (None, (), {"iv": None}, TypeError, "mode needs the tweak of the first data unit"),
+    (None, (None,), {"tweak": None}, TypeError, "mode needs the tweak of the first data unit"),
+    (None, (), {"IV": None, "iv": TWEAK[:16]}, ValueError, "Incorrect tweak length"),
     (None, (), {"iv": TWEAK, "nonce": b"n"}, TypeError, "Unknown parameters for"),
     ("k" * 32, (TWEAK,), {}, TypeError, "cannot be passed to C code"),
     (None, ("t" * 32,), {}, TypeError, "cannot be passed to C code"),
