@@ -442,8 +442,9 @@ def _row_cells(row: dict[str, Any]) -> list[str]:
     if row["reason"]:
         note = row["reason"] + _errno_text(row["errno"], row["errno_name"])
     if row["served_by"] == "refused":
-        why = ("no software implementation" if row["backend"] == "none"
-               else "refused under the kernel policy")
+        # a fallback exists only the kernel policy refuses; otherwise no software can serve
+        why = ("refused under the kernel policy" if row["backend"] == "fallback"
+               else "no software implementation")
         note = (note + "; " if note else "") + why
     return [row["name"], row["kind"], row["kernel_name"] or "-", row["backend"],
             d["driver"] if d else "-", str(d["priority"]) if d else "-",

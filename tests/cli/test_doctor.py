@@ -175,6 +175,37 @@ def test_software_policy_is_reported(capsys):
     assert {n for n, s in served.items() if s != "software"} == \
         {"AES.MODE_ADIANTUM(rounds=12)", "AES.MODE_ADIANTUM(rounds=20)"}
     assert {served[n] for n in served if n.startswith("AES.MODE_ADIANTUM")} == {"refused"}
+    # The table says why: not "the kernel policy", whatever the kernel offers here.
+    for r in report["algorithms"]:
+        if r["name"].startswith("AES.MODE_ADIANTUM"):
+            note = _table_line(report, r["name"])
+            assert note.endswith("no software implementation") and "kernel policy" not in note, r
+
+
+def _table_line(report: dict[str, Any], name: str) -> str:
+    """The table's line of the algorithm ``name``."""
+    lines = [line.rstrip() for line in doctor.render_table(report).splitlines()
+             if line.startswith(name + " ")]
+    assert len(lines) == 1, (name, lines)
+    return lines[0]
+
+
+@pytest.mark.parametrize("backend,adiantum,cbc", [
+    ("kernel", "no software implementation", "refused under the kernel policy"),
+    ("auto", "no software implementation", None)])
+def test_refusals_name_their_cause(capsys, backend, adiantum, cbc):
+    """Where the kernel cannot serve: Adiantum has no software; others are refused only
+    by the kernel policy."""
+    report = run_json(capsys, "--backend", backend)
+    for r in report["algorithms"]:
+        if r["backend"] == "kernel":
+            continue
+        note = _table_line(report, r["name"])
+        if r["name"].startswith("AES.MODE_ADIANTUM"):
+            assert r["backend"] == "none" and note.endswith(adiantum), r
+        elif r["name"] == "AES.MODE_CBC":
+            assert r["backend"] == "fallback"
+            assert note.endswith(cbc) if cbc else "refused" not in note, r
 
 
 def test_table_renders(capsys):
