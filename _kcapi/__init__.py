@@ -3,7 +3,8 @@
 Layers, bottom up:
 
 * :mod:`._syscalls` -- the only module that makes system calls (AF_ALG
-  sockets, splice, pipes), each retried on EINTR; tests swap it for a fake.
+  sockets, ``/dev/crypto`` ioctls, splice, pipes), each retried on EINTR; tests
+  swap it for a fake.
 * :mod:`.errors`, :mod:`.policy`, :mod:`.procfs`, :mod:`.names` -- plain data
   and pure functions: error types, the backend policy, ``/proc/crypto``
   parsing, the table of kernel algorithm names.
@@ -13,10 +14,13 @@ Layers, bottom up:
   algorithm with its key, run a request, clone a hash state, describe the
   driver), written down as protocols.
 * :mod:`.af_alg` -- its AF_ALG implementation: bound algorithm sockets
-  (:class:`~.af_alg.tfm.Transform`) with bounded pools of idle operation
-  sockets, and the requests of each algorithm type on them.
+  (:class:`~.af_alg.tfm.Transform`) with bounded pools (:mod:`.pool`) of idle
+  operation sockets, and the requests of each algorithm type on them.
+* :mod:`.cryptodev` -- its ``/dev/crypto`` implementation (cryptodev-linux's
+  ioctls): sessions, hash and cipher requests, AEAD messages.
 * :mod:`.transform` -- the transform cache: one bound transform (or the kernel's
-  refusal) per algorithm, an LRU of keyed ones; probed lazily.
+  refusal) per interface and algorithm, an LRU of keyed ones; probed lazily; the
+  interface chosen per algorithm (``KCAPI_INTERFACE``).
 * :mod:`.forksafe` -- the one module that registers fork hooks (once, on first
   use, in the order its docstring states).
 * :mod:`.routing` -- who serves a new object, the kernel or software, and why:

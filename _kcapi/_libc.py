@@ -1,6 +1,7 @@
-"""C library entry points the ``socket`` module lacks a cheap form of (cffi, ABI mode).
+"""C library entry points the ``socket`` module lacks a cheap form of (cffi, ABI mode),
+and the structures of the ``/dev/crypto`` ioctls (``crypto/cryptodev.h``).
 
-Used only by :mod:`._syscalls`.  The keyring calls (``add_key``, ``keyctl``)
+Used only by :mod:`._syscalls` (and, for the structures' layout, :mod:`.cryptodev.abi`).  The keyring calls (``add_key``, ``keyctl``)
 have no glibc wrapper and go through ``syscall()``.  ``socket.socket.accept()`` calls
 ``getsockname()`` on every new socket to check it, and a ``socket`` object
 cannot be built around a descriptor without that extra system call; op
@@ -25,6 +26,31 @@ int accept4(int sockfd, void *addr, void *addrlen, int flags);
 long send(int sockfd, const void *buf, size_t len, int flags);
 long sendmsg(int sockfd, const struct msghdr *msg, int flags);
 long syscall(long number, ...);
+int ioctl(int fd, unsigned long request, ...);
+
+/* crypto/cryptodev.h (cryptodev-linux; the OpenBSD API): the layout the ioctls take. */
+struct session_op {
+    uint32_t cipher; uint32_t mac;
+    uint32_t keylen; uint8_t *key;
+    uint32_t mackeylen; uint8_t *mackey;
+    uint32_t ses;
+};
+struct alg_info { char cra_name[64]; char cra_driver_name[64]; };
+struct session_info_op {
+    uint32_t ses;
+    struct alg_info cipher_info, hash_info;
+    uint16_t alignmask; uint32_t flags;
+};
+struct crypt_op {
+    uint32_t ses; uint16_t op; uint16_t flags; uint32_t len;
+    uint8_t *src; uint8_t *dst; uint8_t *mac; uint8_t *iv;
+};
+struct crypt_auth_op {
+    uint32_t ses; uint16_t op; uint16_t flags; uint32_t len; uint32_t auth_len;
+    uint8_t *auth_src; uint8_t *src; uint8_t *dst; uint8_t *tag; uint32_t tag_len;
+    uint8_t *iv; uint32_t iv_len;
+};
+struct cphash_op { uint32_t dst_ses; uint32_t src_ses; };
 """
 
 _loaded: tuple[Any, Any] | None = None

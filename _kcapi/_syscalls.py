@@ -22,6 +22,7 @@ import socket
 import sys
 from collections.abc import Callable, Sequence
 from itertools import chain, starmap
+from operator import or_
 from typing import Any, TypeVar
 
 from . import _libc
@@ -68,7 +69,7 @@ def _retry(call: Callable[[], T]) -> T:
 
 
 class Kernel:
-    """System calls on AF_ALG sockets, pipes and files."""
+    """System calls on AF_ALG sockets, the ``/dev/crypto`` device, pipes and files."""
 
     def socket(self) -> socket.socket:
         """Create an AF_ALG socket (close-on-exec)."""
@@ -165,6 +166,42 @@ class Kernel:
             record.extend(chain(starmap(call, (args,)), starmap(_get_errno(ffi), ((),))))
 
         _with_pointers(ffi, views, send)
+        if record[-2] < 0 and record[-1] != errno.EINTR:
+            raise OSError(record[-1], os.strerror(record[-1]))
+
+    # -- /dev/crypto (cryptodev-linux): open(2) and ioctl(2) ----------------
+
+    def open_device(self, path: str) -> int:
+        """``open(path, O_RDWR | O_CLOEXEC)``: the crypto device's descriptor."""
+        return _retry(lambda: os.open(path, os.O_RDWR | os.O_CLOEXEC))
+
+    def ioctl(self, fd: int, request: int, arg: Any) -> int:
+        """One ``ioctl(fd, request, arg)`` (``arg`` a cffi pointer to the request's
+        structure, which the kernel may update); returns its result."""
+        ffi, lib = _libc.libc()
+        while True:
+            result = lib.ioctl(fd, ffi.cast("unsigned long", request), arg)
+            if result >= 0:
+                return int(result)
+            _raise_unless_eintr(ffi.errno)
+
+    def ioctl_recorded(self, fd: int, request: int, arg: Any, count: int,
+                       record: list[int]) -> None:
+        """One ``ioctl`` that takes ``count`` bytes into a hash state, its outcome appended
+        to ``record`` as :meth:`send_recorded` does: ``count`` (0 from the ioctl, or-ed
+        with ``count``) or -1, then ``errno``.
+
+        The call and the appending run in one C-level loop (``list.extend`` over
+        ``map``/``starmap`` of C functions), so no signal handler runs between the
+        kernel taking the bytes and the record saying so.
+
+        Raises:
+            OSError: the kernel refused (recorded first); never for EINTR.
+        """
+        ffi, lib = _libc.libc()
+        args = (fd, ffi.cast("unsigned long", request), arg)
+        record.extend(chain(map(or_, starmap(lib.ioctl, (args,)), (count,)),
+                            starmap(_get_errno(ffi), ((),))))
         if record[-2] < 0 and record[-1] != errno.EINTR:
             raise OSError(record[-1], os.strerror(record[-1]))
 

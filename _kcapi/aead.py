@@ -27,11 +27,10 @@ import errno
 from collections.abc import Callable
 
 from . import routing, transform
-from .af_alg import requests
-from .af_alg.tfm import Transform
 from .errors import KernelUnavailableError
 from .keyring import KeyringKey
 from .skcipher import KernelSkcipher, request_limit
+from .transform import Transform
 
 #: Largest one-shot message (AAD + data + tag); lowered to half the socket
 #: buffers when those are smaller (:func:`_kcapi.skcipher.request_limit`).
@@ -97,7 +96,7 @@ def seal(tfm: Transform, iv: bytes, aad: memoryview, data: memoryview,
     out = bytearray(aad.nbytes + data.nbytes + taglen)
     view = memoryview(out)
     try:
-        if not requests.aead(op, True, iv, aad.nbytes, [aad, data], view):
+        if not tfm.requests.aead(op, True, iv, aad.nbytes, [aad, data], view):
             tfm.sockets.discard(op)
             return None
     except BaseException:
@@ -130,7 +129,7 @@ def open_message(tfm: Transform, iv: bytes, aad: memoryview, data: memoryview,
     op = tfm.sockets.take()
     out = bytearray(aad.nbytes + data.nbytes)
     try:
-        if not requests.aead(op, False, iv, aad.nbytes, [aad, data, tag], memoryview(out)):
+        if not tfm.requests.aead(op, False, iv, aad.nbytes, [aad, data, tag], memoryview(out)):
             tfm.sockets.discard(op)
             return None
     except OSError as exc:

@@ -73,7 +73,13 @@ def _handler_codes() -> set[CodeType]:
         try:
             # The C function: signal.getsignal() wraps it to turn ints into enums, slowly.
             handler: Any = _signal.getsignal(signum)
-        except (OSError, ValueError):
+        except (OSError, ValueError) as exc:
+            tb = exc.__traceback__
+            if tb is not None and tb.tb_next is not None:
+                # A signal handler's exception (its frame follows this one: a TimeoutError,
+                # say, raised as getsignal returned): not getsignal's answer, and not ours
+                # to swallow.
+                raise
             continue
         if handler is None or isinstance(handler, int):  # SIG_DFL, SIG_IGN
             continue

@@ -16,6 +16,8 @@ class BackendInfo:
         priority: the kernel driver's priority (0 for software).
         implementation: ``'generic'``, ``'arch'``, ``'offload'`` or ``'software'``.
         reason: why software served it ('' for the kernel).
+        interface: the door into the kernel: ``'af_alg'`` (sockets) or ``'cryptodev'``
+            (``/dev/crypto``); ``''`` for software.
     """
 
     backend: str
@@ -24,3 +26,4 @@ class BackendInfo:
     priority: int = 0
     implementation: str = "software"
     reason: str = ""
+    interface: str = ""

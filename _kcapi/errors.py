@@ -19,6 +19,8 @@ NO_EQUIVALENT = "no-kernel-equivalent"
 NEEDS_NEWER_KERNEL = "needs-newer-kernel"
 KEYRING_NEEDS_KERNEL = "keyring-needs-kernel"
 SOFTWARE_POLICY = "software-policy"
+NO_CRYPTODEV = "no-cryptodev"
+INTERFACE_LACKS = "interface-lacks"
 
 
 class KernelUnavailableError(OSError, ValueError):
@@ -34,7 +36,10 @@ class KernelUnavailableError(OSError, ValueError):
             (seccomp: EPERM, a security module: EACCES), ``'restricted'`` (off
             ``af_alg_restrict``'s allow-list for this process), ``'missing'``,
             ``'refused'``, ``'no-kernel-equivalent'``, ``'needs-newer-kernel'``,
-            ``'keyring-needs-kernel'`` or ``'software-policy'``.
+            ``'keyring-needs-kernel'``, ``'software-policy'``, ``'no-cryptodev'``
+            (no ``/dev/crypto``: cryptodev-linux is not loaded) or
+            ``'interface-lacks'`` (the chosen kernel interface has no such algorithm:
+            ``/dev/crypto`` offers a fixed list).
         algorithm: the kernel algorithm name, or the Python name when the
             kernel has no equivalent.
         step: the system call that was refused: ``'socket'``, ``'bind'``,
@@ -114,6 +119,49 @@ def refusal(exc: OSError, step: str, kind: str, name: str) -> KernelUnavailableE
     else:
         reason, text = REFUSED, f"the kernel refused {step} of {what}: {os.strerror(err or 0)}"
     return KernelUnavailableError(err, text, reason=reason, algorithm=name, step=step)
+
+
+def cryptodev_refusal(exc: OSError, step: str, kind: str, name: str,
+                      device: str) -> KernelUnavailableError:
+    """Explain why ``/dev/crypto`` refused ``step`` ('open', 'session') for an algorithm.
+
+    Args:
+        exc: the ``OSError`` the system call raised.
+        step: ``'open'`` (the device) or ``'session'`` (CIOCGSESSION without a key
+            of the caller's: the probe).
+        kind: the type ('hash', 'skcipher', 'aead').
+        name: the kernel algorithm name.
+        device: the device's path.
+    """
+    err = exc.errno
+    what = f"{kind} algorithm '{name}' through {device}"
+    if step == "open":
+        if err in (_errno.ENOENT, _errno.ENODEV, _errno.ENXIO):
+            reason, text = NO_CRYPTODEV, (
+                f"there is no {device} (the cryptodev-linux driver is not loaded: "
+                "modprobe cryptodev, or a kernel with it built in)")
+        elif err in (_errno.EACCES, _errno.EPERM):
+            reason, text = BLOCKED, (
+                f"this process may not open {device} (its permissions, a security module "
+                "or a device cgroup forbid it)")
+        else:
+            reason, text = REFUSED, f"opening {device} failed: {os.strerror(err or 0)}"
+        text = f"the kernel cannot serve {what}: {text}"
+    elif err in (_errno.EINVAL, _errno.ENOENT, getattr(_errno, "ENOTSUP", 95), 524):
+        # cryptodev-linux answers EINVAL when crypto_alloc_*() fails (524: ENOTSUPP).
+        reason, text = MISSING, (
+            f"the kernel has no {what} (the driver could not allocate it: not built, "
+            "or its module is missing)")
+    else:
+        reason, text = REFUSED, f"the kernel refused a session for {what}: {os.strerror(err or 0)}"
+    return KernelUnavailableError(err, text, reason=reason, algorithm=name, step=step)
+
+
+def interface_lacks(kind: str, name: str, interface: str, offered: str) -> KernelUnavailableError:
+    """The error for an algorithm the chosen kernel interface does not offer at all."""
+    return KernelUnavailableError(
+        None, f"the kernel interface {interface} has no {kind} algorithm '{name}' "
+        f"(it offers {offered})", reason=INTERFACE_LACKS, algorithm=name)
 
 
 def no_equivalent(python_name: str, detail: str = "") -> KernelUnavailableError:

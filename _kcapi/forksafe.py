@@ -25,7 +25,9 @@ multiprocessing's fork start method; ``subprocess`` execs and runs no hooks):
    (``_lost_in_fork()``: it then refuses every call rather than hang).
 4. **Pools and module locks**: idle pooled op sockets are clean but shared
    with the parent, so the child closes its copies (bound sockets carry no
-   per-operation state and stay shared); the transform cache's lock and the
+   per-operation state and stay shared); ``/dev/crypto`` sessions belong to the
+   open file both processes share, so the child forgets the pooled ones and,
+   from the fork on, no process frees a cipher session (both use it); the transform cache's lock and the
    DRBG seed's lock are renewed.  These belong to the modules of
    :data:`_CHILD_RESETS`, each resetting itself in ``after_fork_in_child()``;
    a module not imported yet has nothing to reset.
@@ -79,7 +81,11 @@ _held_for_fork: list[Any] = []
 
 #: Modules resetting their state in a forked child (step 4), in this order: the AF_ALG
 #: transforms' idle op sockets, the transform cache's lock, the DRBG seed's lock.
-_CHILD_RESETS = ("_kcapi.af_alg.tfm", "_kcapi.transform", "_kcapi.rng")
+_CHILD_RESETS = ("_kcapi.af_alg.tfm", "_kcapi.cryptodev.tfm", "_kcapi.cryptodev.device",
+                 "_kcapi.transform", "_kcapi.rng")
+#: Modules told of a fork before it happens (``before_fork()``), in the parent: the
+#: ``/dev/crypto`` transforms, whose cipher sessions both processes will share.
+_BEFORE_FORK = ("_kcapi.cryptodev.tfm",)
 
 
 def install() -> None:
@@ -157,6 +163,10 @@ def _before() -> None:
     for obj in list(_live):
         obj._fork_prepare()
         _prepared.append(obj)
+    for name in _BEFORE_FORK:
+        module = sys.modules.get(name)
+        if module is not None:
+            module.before_fork()
 
 
 def _take(lock: Any) -> None:

@@ -1,6 +1,9 @@
 """The kernel-backed hash object, shared by hashlib hashes, HMAC and CMAC.
 
-The kernel is driven through :mod:`.af_alg.hashing` (see :mod:`.interface`).
+The kernel is driven through its transform's hash requests (``tfm.hashing``:
+:mod:`.af_alg.hashing` or :mod:`.cryptodev.hashing`; see :mod:`.interface`).  The
+cost model below is AF_ALG's; on ``/dev/crypto`` a send or a read is one ioctl,
+a one-shot digest one ioctl in all, and files are read, not spliced.
 
 Cost model (system calls), the reason for the design:
 
@@ -46,10 +49,10 @@ from operator import attrgetter
 from typing import Any
 
 from . import forksafe
-from .af_alg import hashing
 from .atomic import finish, is_interrupt
-from .af_alg.tfm import Transform
 from .backend_info import BackendInfo
+from .interface import FilePipe
+from .transform import KERNEL_TRANSFORMS, Transform
 
 try:
     import _hashlib as _openssl  # OpenSSL's objects, as hashlib.new gives them
@@ -218,6 +221,7 @@ class KernelHash(metaclass=ImmutableType):
     """A hash whose state lives in the kernel; the API of a ``hashlib`` object."""
 
     __slots__ = ("_tfm", "_op", "_buf", "_lock", "_digest", "_twin", "_failed", "_job", "_fed",
+                 "_spliced",
                  "__weakref__", "_name", "_digest_size", "_block_size")
 
     #: Read-only, as on hashlib's objects.
@@ -227,7 +231,7 @@ class KernelHash(metaclass=ImmutableType):
 
     def __new__(cls, *args: Any, **kwargs: Any) -> KernelHash:
         tfm = args[0] if args else kwargs.get("tfm")
-        if cls is KernelHash and not isinstance(tfm, Transform):
+        if cls is KernelHash and not isinstance(tfm, KERNEL_TRANSFORMS):
             # Made by this library only (hashlib's HASH cannot be instantiated either).
             raise TypeError(f"cannot create '{cls.__module__}.{cls.__qualname__}' instances")
         return object.__new__(cls)
@@ -243,6 +247,7 @@ class KernelHash(metaclass=ImmutableType):
         self._failed = False
         self._job: _Job | None = None  # an update on its way into the kernel
         self._fed = 0  # bytes in the kernel's state from update() (jobs done)
+        self._spliced = False  # a file may have been spliced into the kernel's state
         self._name = name
         self._digest_size = digest_size
         self._block_size = block_size
@@ -295,7 +300,7 @@ class KernelHash(metaclass=ImmutableType):
             other = object.__new__(type(self))
             other._tfm = self._tfm
             other._op = None
-            if self._op is not None:
+            if self._op is not None and not self._state_empty():
                 other._op = self._tfm.clone_fd(self._op)
                 forksafe.track(other)
             other._buf = bytearray(self._buf)
@@ -305,6 +310,7 @@ class KernelHash(metaclass=ImmutableType):
             other._failed = False
             other._job = None
             other._fed = self._fed
+            other._spliced = self._spliced
             other._name = self._name
             other._digest_size = self._digest_size
             other._block_size = self._block_size
@@ -367,7 +373,7 @@ class KernelHash(metaclass=ImmutableType):
         if op is not None:
             self._op = None
             try:
-                hashing.close(op)
+                self._tfm.hashing.retire(self._tfm, op)
             except Exception:  # interpreter shutdown
                 pass
 
@@ -387,7 +393,7 @@ class KernelHash(metaclass=ImmutableType):
     def _fork_parent(self) -> None:
         twin, self._twin = self._twin, None
         if twin is not None and twin != _NO_TWIN:
-            hashing.close(twin)
+            self._tfm.hashing.drop_other(twin)
         self._lock.release()
 
     def _fork_child(self) -> None:
@@ -396,12 +402,12 @@ class KernelHash(metaclass=ImmutableType):
             # Sharing the parent's socket would mix both processes' data: refuse instead.
             op, self._op = self._op, None
             if op is not None:
-                hashing.close(op)
+                self._tfm.hashing.drop_other(op)
             self._failed = True
         elif twin is not None:
             op, self._op = self._op, twin
             if op is not None:
-                hashing.close(op)  # the child's copy of the parent's socket
+                self._tfm.hashing.drop_other(op)  # the child's copy of the parent's socket
         self._lock.release()
 
     def _ready(self) -> None:
@@ -441,7 +447,9 @@ class KernelHash(metaclass=ImmutableType):
                 break
             assert self._op is not None
             try:
-                hashing.feed(self._op, rest, job.record)
+                # fresh: the op's state has none of our data yet (a pooled
+                # /dev/crypto session is reset by this first request).
+                self._tfm.hashing.feed(self._op, rest, job.record, self._state_empty(sent))
             except OSError:
                 if job.progress()[1]:
                     self._poison()
@@ -453,14 +461,23 @@ class KernelHash(metaclass=ImmutableType):
         """Finalize a clone of the state (or a pooled op for held data only), fed
         the held bytes and ``extra`` last."""
         tfm = self._tfm
-        op = tfm.fds.take() if self._op is None else tfm.clone_fd(self._op)
+        fresh = self._op is None or self._state_empty()
+        op = tfm.fds.take() if fresh else tfm.clone_fd(self._op)
         try:
-            out = hashing.final(op, self._buf, extra, self._digest_size)
+            out = tfm.hashing.final(op, self._buf, extra, self._digest_size, fresh)
         except BaseException:
             tfm.fds.discard(op)
             raise
         tfm.fds.give(op)
         return out
+
+    def _state_empty(self, sent: int = 0) -> bool:
+        """Whether the kernel state of ``_op`` holds none of this object's data: no update
+        done, ``sent`` bytes of the one under way, nothing spliced.  Such a state may be
+        a pooled handle's leftover (a /dev/crypto session's spent state, taken from the
+        pool by an update an interrupt then cut short): it is reset or passed over, never
+        hashed on from."""
+        return self._fed == 0 and sent == 0 and not self._spliced
 
     def _poison(self) -> None:
         """After a failed send the kernel state is unknown: no later call may use it."""
@@ -497,7 +514,7 @@ class KernelHash(metaclass=ImmutableType):
             BaseException: whatever a signal handler raised (see :mod:`.atomic`).
         """
         start = offset
-        pipe = hashing.FilePipe(SPLICE_CHUNK)
+        pipe = self._tfm.hashing.FilePipe(SPLICE_CHUNK)
         try:
             while True:
                 try:
@@ -514,6 +531,7 @@ class KernelHash(metaclass=ImmutableType):
                     if self._op is None:
                         forksafe.track(self)
                         self._op = self._tfm.fds.take()
+                    self._spliced = True  # before any byte may move: never taken for empty
                     if self._buf:
                         self._send(memoryview(b""))  # the held bytes go first
                     left: list[int | None] = [moved]  # in the pipe; None: ask the pipe
@@ -524,7 +542,7 @@ class KernelHash(metaclass=ImmutableType):
         finally:
             pipe.close()
 
-    def _splice_pipe(self, pipe: hashing.FilePipe, left: list[int | None]) -> bool:
+    def _splice_pipe(self, pipe: FilePipe, left: list[int | None]) -> bool:
         """Splice the pipe's bytes into the kernel state (a step of :func:`.atomic.finish`).
 
         ``left[0]`` is the count still in the pipe; ``None`` while a splice is in
@@ -551,4 +569,4 @@ def pbkdf2(tfm: Transform, digest_size: int, salt: bytes, iterations: int, dklen
     Raises:
         OSError: the kernel failed.
     """
-    return hashing.pbkdf2(tfm, digest_size, salt, iterations, dklen)
+    return tfm.hashing.pbkdf2(tfm, digest_size, salt, iterations, dklen)

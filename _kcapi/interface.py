@@ -1,14 +1,16 @@
 """The kernel interface the object layer needs, written down once.
 
 The object layer (:mod:`.hash`, :mod:`.skcipher`, :mod:`.aead`, :mod:`.rng`)
-drives the kernel through this interface only; :mod:`.af_alg` implements it
-over AF_ALG sockets (every system call through :data:`._syscalls.kernel`), and
-a second kernel interface (``/dev/crypto``) is a sibling sub-package that
-implements the same.  What it offers:
+drives the kernel through this interface only; two sub-packages implement it,
+every system call through :data:`._syscalls.kernel`: :mod:`.af_alg` over AF_ALG
+sockets and :mod:`.cryptodev` over ``/dev/crypto`` ioctls.  A transform carries
+its interface's request modules (``tfm.hashing``, ``tfm.requests``), so the
+object layer never names an interface.  What it offers:
 
 * **bind an algorithm, set a key**: a :class:`Transform` made for ``(kind,
-  name, key, tag size)`` (:class:`_kcapi.af_alg.tfm.Transform`; cached by
-  :mod:`.transform`, which the policy module :mod:`.routing` alone probes);
+  name, key, tag size)`` (:class:`_kcapi.af_alg.tfm.Transform`,
+  :class:`_kcapi.cryptodev.tfm.Transform`; cached by :mod:`.transform`, which
+  chooses the interface and which the policy module :mod:`.routing` alone probes);
 * **run a request**: on an op handle taken from the transform's pools
   (:class:`OpPool`), with :class:`HashRequests` or :class:`CipherRequests`;
 * **clone a hash state**: :meth:`Transform.clone_fd`;
@@ -53,6 +55,9 @@ class Transform(Protocol):
 
     kind: str
     name: str
+    interface: str  # 'af_alg' or 'cryptodev'
+    hashing: HashRequests
+    requests: CipherRequests
 
     @property
     def sockets(self) -> OpPool[Any]:
@@ -94,15 +99,27 @@ class FilePipe(Protocol):
 class HashRequests(Protocol):
     """Hash requests (the module :mod:`_kcapi.af_alg.hashing`)."""
 
-    def feed(self, op: int, views: Sequence[memoryview], record: list[int]) -> None:
+    def feed(self, op: int, views: Sequence[memoryview], record: list[int],
+             fresh: bool = False) -> None:
         """One recorded transfer of ``views`` into the pending state of ``op``
-        (outcome appended to ``record``: result, errno)."""
+        (outcome appended to ``record``: result, errno); ``fresh``: that state holds
+        none of the caller's data yet (a pooled handle may then be reset first)."""
 
-    def final(self, op: int, held: bytearray, extra: memoryview, size: int) -> bytes:
-        """Feed ``held`` and ``extra`` last and return the ``size``-byte digest; ``op`` is reset."""
+    def final(self, op: int, held: bytearray, extra: memoryview, size: int,
+              fresh: bool = False) -> bytes:
+        """Feed ``held`` and ``extra`` last and return the ``size``-byte digest; ``fresh``:
+        ``op`` was taken from the pool (no state of the caller's), else it is a clone."""
 
     def close(self, op: int) -> None:
         """Close an op handle (and the state it holds)."""
+
+    def retire(self, tfm: Transform, op: int) -> None:
+        """Let go of an op handle no object needs any more, its state unwanted (closed,
+        or pooled where the interface resets a pooled handle's state on its next use)."""
+
+    def drop_other(self, op: int) -> None:
+        """After a fork: let go of an op handle the other process owns (close this
+        process's descriptor of it; nothing for a session of a shared open file)."""
 
     def pbkdf2(self, tfm: Transform, digest_size: int, salt: bytes, iterations: int,
                dklen: int) -> bytes:

@@ -127,3 +127,85 @@ def use_backend(name: str) -> Iterator[None]:
         yield
     finally:
         set_backend(previous)
+
+
+# -- the kernel interface: which door into the crypto API serves ----------------------
+
+AUTO_INTERFACE = "auto"
+AF_ALG_INTERFACE = "af_alg"
+CRYPTODEV_INTERFACE = "cryptodev"
+INTERFACES = (AUTO_INTERFACE, AF_ALG_INTERFACE, CRYPTODEV_INTERFACE)
+INTERFACE_ENV_VAR = "KCAPI_INTERFACE"
+
+#: The interface in force; ``None`` while it is still the environment's to choose.
+_interface: str | None = None
+
+
+def _interface_from_environment() -> str | ValueError:
+    raw = os.environ.get(INTERFACE_ENV_VAR, "")
+    name = raw.strip().lower() or AUTO_INTERFACE
+    if name in INTERFACES:
+        return name
+    return ValueError(f"{INTERFACE_ENV_VAR}={raw!r} is not one of {', '.join(INTERFACES)} "
+                      f"(case and surrounding blanks are ignored; unset means {AUTO_INTERFACE}); "
+                      "fix or unset it, or choose one with set_interface()")
+
+
+def get_interface() -> str:
+    """Return the kernel interface in force: ``'auto'``, ``'af_alg'`` or ``'cryptodev'``.
+
+    * ``auto`` (default): per algorithm, ``/dev/crypto`` where the device is there and
+      serves it, else AF_ALG (see the README for why in this order);
+    * ``af_alg``: AF_ALG sockets only;
+    * ``cryptodev``: ``/dev/crypto`` only (what it lacks is refused, or software
+      serves, as the backend policy says).
+
+    Chosen by :func:`set_interface` or, until it is called, ``KCAPI_INTERFACE``
+    (read as ``KCAPI_BACKEND`` is).
+
+    Raises:
+        ValueError: ``KCAPI_INTERFACE`` names none of the three (on every call, until
+            :func:`set_interface` is called).
+    """
+    global _interface
+    if _interface is None:
+        found = _interface_from_environment()
+        if isinstance(found, ValueError):
+            raise found
+        _interface = found
+    return _interface
+
+
+def set_interface(name: str | None) -> str | None:
+    """Choose the kernel interface for objects created from now on.
+
+    Args:
+        name: ``'auto'``, ``'af_alg'`` or ``'cryptodev'``; ``None`` hands the choice
+            back to ``KCAPI_INTERFACE``.
+
+    Returns:
+        The interface in force before (``None`` if none was: the variable is invalid).
+
+    Raises:
+        ValueError: for any other name.
+    """
+    global _interface
+    if name is not None and name not in INTERFACES:
+        raise ValueError(f"interface must be one of {', '.join(INTERFACES)}, not {name!r}")
+    previous = _interface
+    if previous is None:
+        found = _interface_from_environment()
+        previous = None if isinstance(found, ValueError) else found
+    _interface = name
+    invalidate()
+    return previous
+
+
+@contextmanager
+def use_interface(name: str) -> Iterator[None]:
+    """Set the kernel interface for the duration of a ``with`` block (process-wide)."""
+    previous = set_interface(name)
+    try:
+        yield
+    finally:
+        set_interface(previous)

@@ -18,7 +18,6 @@ import threading
 from . import _syscalls, forksafe, routing, transform
 from .errors import KernelUnavailableError
 from .names import RNG_NAME
-from .af_alg import requests
 from .af_alg.tfm import Transform
 from .backend_info import BackendInfo
 
@@ -105,7 +104,7 @@ class KernelRng:
         tfm = self._tfm
         op = tfm.sockets.take()
         try:
-            requests.random(op, tfm.name, view, MAX_READ)
+            tfm.requests.random(op, tfm.name, view, MAX_READ)
         except BaseException:
             tfm.sockets.discard(op)
             raise

@@ -33,7 +33,7 @@ from . import policy, transform
 from .errors import (REFUSED, SOFTWARE_POLICY, KernelUnavailableError, keyring_needs_kernel,
                      no_equivalent, whole_messages_only)
 from .keyring import KeyringKey
-from .af_alg.tfm import Transform
+from .transform import Transform
 
 __all__ = ["probe", "binds", "software_only", "kernel_required", "software_refusal",
            "kernel_or_none", "keyed_or_none", "kernel_only", "check_available",
@@ -288,7 +288,7 @@ def why_not(kind: str, name: str) -> str:
     """Why software serves ``name`` now: the policy, or the kernel's cached refusal ('' if none)."""
     if policy.get_backend() == policy.SOFTWARE:
         return _POLICY_REASON
-    found = transform._unkeyed.get((kind, name))
+    found = transform._unkeyed.get((policy.get_interface(), kind, name))
     if isinstance(found, KernelUnavailableError):
         return f"{found.reason}: {found}"
     return ""

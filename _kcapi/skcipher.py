@@ -31,12 +31,11 @@ may happen while a request is in flight (:func:`_kcapi.forksafe.zero_copy_receiv
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from . import _libc
-from .af_alg import requests
-from .af_alg.tfm import Transform
+from .transform import Transform
 from .atomic import is_interrupt
 from .backend_info import BackendInfo
 
@@ -56,7 +55,7 @@ def request_limit(tfm: Transform) -> int:
 
     The buffer sizes are read once per process (:func:`.af_alg.requests.socket_limit`).
     """
-    return max(4096, min(MAX_REQUEST, requests.socket_limit(tfm, 2 * MAX_REQUEST) // 2))
+    return max(4096, min(MAX_REQUEST, tfm.requests.socket_limit(tfm, 2 * MAX_REQUEST) // 2))
 
 
 def no_iv(iv: bytes, last_in: bytes, last_out: bytes, nbytes: int) -> bytes:
@@ -169,7 +168,7 @@ class KernelSkcipher:
         self.tfm.sockets.give(op)
         return iv
 
-    def _fail(self, op: socket.socket, exc: BaseException) -> None:
+    def _fail(self, op: Any, exc: BaseException) -> None:
         """After ``exc`` in a call: close its op socket (a request may be half done), and
         mark the object failed unless ``exc`` came from a signal handler.  (Were this
         interrupted in turn, the socket would close when it is garbage.)"""
@@ -198,7 +197,7 @@ class KernelSkcipher:
             raise
         self.tfm.sockets.give(op)
 
-    def _one(self, op: socket.socket, encrypt: bool, iv: bytes, request: list[Pair]) -> int:
+    def _one(self, op: Any, encrypt: bool, iv: bytes, request: list[Pair]) -> int:
         """Send one request (control messages + data, one ``sendmsg``) and read all its output.
 
         The request is sent complete (no MSG_MORE), so the kernel processes all
@@ -207,6 +206,6 @@ class KernelSkcipher:
         cut the copy short, the rest could not follow (the kernel refuses more
         data for a complete request), so that is an error.
         """
-        return requests.cipher(op, self.tfm.name, encrypt, iv if self.ivsize else None,
+        return self.tfm.requests.cipher(op, self.tfm.name, encrypt, iv if self.ivsize else None,
                                [src for src, _ in request], [dst for _, dst in request],
                                self.chains)

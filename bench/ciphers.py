@@ -13,6 +13,7 @@ from typing import Any
 from Crypto.Cipher import AES as RefAES
 from Crypto.Cipher import ChaCha20_Poly1305 as RefChaChaPoly
 
+from _kcapi.errors import KernelUnavailableError
 from kcapi_cipher import AES, ChaCha20_Poly1305
 
 from . import tools
@@ -135,6 +136,22 @@ def raw_into(kernel_name: str, size: int) -> Callable[[bytes], memoryview]:
     return op
 
 
+def measured(name: str, size: int, impls: dict[str, Callable[[], object]], min_time: float,
+             measure: Any, row: Any) -> list[Any]:
+    """Rows of ``impls`` at ``size``; an implementation the kernel refuses at this size (GCM
+    past one request where the kernel lacks ``ghash``: Linux 7.2+, /dev/crypto) is a row of
+    its own with the refusal as its note, not a figure."""
+    out = []
+    for impl, op in list(impls.items()):
+        try:
+            op()
+        except KernelUnavailableError as exc:
+            del impls[impl]
+            out.append(row(name, size, impl, 0.0, 0.0, f"refused: {exc.reason} ({exc.algorithm})"))
+    got = measure(impls, size, min_time)
+    return out + [row(name, size, impl, ops, mbs) for impl, (ops, mbs) in got.items()]
+
+
 def rows(name: str, sizes: list[int], min_time: float, measure: Any, row: Any,
          work: Path) -> list[Any]:
     """Every implementation of cipher ``name`` at every size."""
@@ -148,15 +165,16 @@ def rows(name: str, sizes: list[int], min_time: float, measure: Any, row: Any,
             impls.append(("raw socket into one buffer", raw_into(kernel_name, size)))
         if name in AEADS and size <= RAW_AEAD_LIMIT:
             impls.append(("raw socket reused", raw_aead(*AEADS[name])))
-        got = measure({impl: (lambda fn=fn: fn(data)) for impl, fn in impls}, size, min_time)
-        out += [row(name, size, impl, ops, mbs) for impl, (ops, mbs) in got.items()]
+        out += measured(name, size, {impl: (lambda fn=fn: fn(data)) for impl, fn in impls},
+                        min_time, measure, row)
     return out + kcapi_enc_rows(name, kernel_name, work, row)
 
 
 def syscalls_per_op(work: Path) -> dict[str, dict[str, float]]:
     """strace counts for one-shot cipher calls (objects created per message)."""
     n = 20
-    lines = ["import os", "import kcapi_hashlib", "kcapi_hashlib.set_backend('kernel')",
+    lines = ["import os", "import kcapi_hashlib",
+             "kcapi_hashlib.set_backend('kernel'); kcapi_hashlib.set_interface('af_alg')",
              "from bench.ciphers import AEADS, CIPHERS, raw_aead, raw_reused"]
     cases = {}
     for name, (_ours, _ref, kernel_name) in CIPHERS.items():

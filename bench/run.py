@@ -1,8 +1,10 @@
 """Side-by-side benchmark: kcapi (kernel) vs raw AF_ALG socket code, hashlib/PyCryptodome,
-libkcapi's kcapi-dgst / kcapi-enc and the kernel's own speed (tcrypt).
+libkcapi's kcapi-dgst / kcapi-enc and the kernel's own speed (tcrypt); where ``/dev/crypto``
+is there, kcapi through it and raw ioctl code too (:mod:`bench.cryptodev`).
 
-Run it inside a kernel with AF_ALG (``scripts/bench`` boots User-Mode Linux where
-the host has none).  It prints one table per algorithm, the system calls per
+Run it inside a kernel with AF_ALG (``scripts/bench`` boots User-Mode Linux 7.3 with
+cryptodev-linux built in where the host has no AF_ALG).  The "ours (kernel)" rows are
+AF_ALG's (``KCAPI_INTERFACE=af_alg`` for them).  It prints one table per algorithm, the system calls per
 operation (strace), and writes ``bench-results/bench.json`` and ``bench.png``.
 
 Figures are wall-clock on a shared machine: compare columns of one run, not runs.
@@ -33,7 +35,7 @@ from pathlib import Path
 import kcapi_hashlib
 from kcapi_hashlib import hmac as k_hmac
 
-from . import ciphers, tools
+from . import ciphers, cryptodev, tools
 
 from .syscount import calls_per_op
 
@@ -196,7 +198,7 @@ def syscalls_per_op(work: Path) -> dict[str, dict[str, float]]:
     """strace counts of ours and raw socket code (sha256, hmac-sha256)."""
     n = 20
     lines = ["import os, socket", "import kcapi_hashlib", "from kcapi_hashlib import hmac",
-             "kcapi_hashlib.set_backend('kernel')",
+             "kcapi_hashlib.set_backend('kernel'); kcapi_hashlib.set_interface('af_alg')",
              "from bench.run import raw_naive, raw_reused, HMAC_KEY"]
     cases = {}
     for size in (64, 16384, 1024 * 1024):
@@ -325,12 +327,12 @@ def print_table(rows: list[Row]) -> None:
         by_alg.setdefault(row.algorithm, []).append(row)
     for alg, group in by_alg.items():
         print(f"\n## {alg}")
-        print(f"{'implementation':<22}{'size':>10}{'ops/s':>12}{'MB/s':>10}{'x ours':>9}  note")
+        print(f"{'implementation':<28}{'size':>10}{'ops/s':>12}{'MB/s':>10}{'x ours':>9}  note")
         ours_by_size = {r.size: r.mb_per_s for r in group if r.implementation.startswith("ours")}
         for r in sorted(group, key=lambda r: (r.size, r.implementation)):
             ref = ours_by_size.get(r.size)
             ratio = f"{r.mb_per_s / ref:.2f}" if ref else "-"
-            print(f"{r.implementation:<22}{r.size:>10}{r.ops_per_s:>12.0f}{r.mb_per_s:>10.1f}"
+            print(f"{r.implementation:<28}{r.size:>10}{r.ops_per_s:>12.0f}{r.mb_per_s:>10.1f}"
                   f"{ratio:>9}  {r.note}")
 
 
@@ -377,6 +379,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-tcrypt", action="store_true")
     args = parser.parse_args(argv)
     kcapi_hashlib.set_backend("kernel")
+    kcapi_hashlib.set_interface("af_alg")  # "ours (kernel)": AF_ALG; /dev/crypto has rows of its own
+    doors = cryptodev.available()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rows: list[Row] = []
@@ -390,18 +394,24 @@ def main(argv: list[str] | None = None) -> int:
                 got = measure({impl: make(alg, data) for impl, make in makers.items()},
                               size, args.min_time)
                 rows += [Row(alg, size, impl, ops, mbs) for impl, (ops, mbs) in got.items()]
+            if doors:
+                rows += cryptodev.hash_rows(alg, SIZES, args.min_time, measure, Row)
             rows += kcapi_dgst_rows(alg, work)
             if not args.no_tcrypt:
                 rows += tcrypt_rows(alg)
             print(f"measured {alg}", file=sys.stderr)
         for name in filter(None, args.ciphers.split(",")):
             rows += ciphers.rows(name, SIZES, args.min_time, measure, Row, work)
+            if doors:
+                rows += cryptodev.cipher_rows(name, SIZES, args.min_time, measure, Row)
             print(f"measured {name}", file=sys.stderr)
         if args.file_size:
             rows += file_digest_rows(work, args.file_size << 20)
         rows += fallback_rows()
         syscalls = syscalls_per_op(work)
         syscalls.update(ciphers.syscalls_per_op(work))
+        if doors:
+            syscalls.update(cryptodev.syscalls_per_op(work))
     print(f"# kcapi benchmark, Linux {platform.release()} ({platform.machine()}), "
           f"Python {platform.python_version()}")
     print_table(rows)

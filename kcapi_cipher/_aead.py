@@ -60,7 +60,7 @@ from _kcapi.errors import KernelUnavailableError
 from _kcapi.hash import KernelHash
 from _kcapi.keyring import KeyringKey
 from _kcapi.skcipher import overlap
-from _kcapi.af_alg.tfm import Transform
+from _kcapi.transform import Transform
 from _kcapi.backend_info import BackendInfo
 
 from ._buffers import c_view, crypt_views, plain

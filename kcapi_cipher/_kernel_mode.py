@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 from _kcapi import forksafe
 from _kcapi.atomic import is_interrupt
 from _kcapi.skcipher import Advance, KernelSkcipher, Pair, overlap
-from _kcapi.af_alg.tfm import Transform
+from _kcapi.transform import Transform
 from _kcapi.backend_info import BackendInfo
 
 from ._buffers import OUTPUT_LENGTH, OUTPUT_TYPE, c_view, writable, xor

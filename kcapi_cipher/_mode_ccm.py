@@ -34,8 +34,9 @@ from _kcapi.aead import CounterStream, keystream, xor_bytes
 from _kcapi.hash import KernelHash
 from _kcapi.keyring import KeyringKey
 from _kcapi.names import ccm_names
-from _kcapi.af_alg.tfm import Transform
+from _kcapi.transform import Transform
 from _kcapi.backend_info import BackendInfo
+from _kcapi.errors import KernelUnavailableError, whole_messages_only
 
 from . import _params, _routing
 from ._aead import prepare_one_shot
@@ -80,6 +81,10 @@ class CcmMode(KernelAead):
     """
 
     _KIND = "ccm"
+    #: Under the ``kernel`` policy where ``ccm(aes)`` binds but a part of the composed
+    #: path does not (``/dev/crypto`` has no ``cbcmac(aes)``): its refusal; whole
+    #: messages only, then.
+    _part_refused: KernelUnavailableError | None = None
 
     def __init__(self, cipher: str, key: bytes | KeyringKey, nonce: bytes, mac_len: Any,
                  msg_len: Any, assoc_len: Any):
@@ -117,6 +122,12 @@ class CcmMode(KernelAead):
 
     def _stream_names(self) -> tuple[str, str]:
         return self._names.stream, self._names.mac
+
+    def _compose_refusal(self) -> KernelUnavailableError | None:
+        # A keyring key composes too (ctr() and cbcmac() are keyed from the keyring).
+        if self._part_refused is None:
+            return None
+        return whole_messages_only("AES MODE_CCM", self._part_refused, self._names.aead)
 
     # -- PyCryptodome's CBC-MAC bookkeeping ----------------------------------------------------
 
@@ -456,7 +467,11 @@ def create(algorithm: str, key: Any, *args: Any, **kwargs: Any) -> Any:
         if prepare_one_shot(made) is None:
             transform.get("skcipher", names.stream, key_bytes)
         return made
-    if not routing.aead_route(needs).kernel:
+    route = routing.aead_route(needs, names.aead, lambda: type(mac_len) is int)
+    if not route.kernel:
         return fallback(lambda: _routing.reference(algorithm.lower()).new(key, MODE_CCM, **kwargs),
                         names.aead, needs)
-    return CcmMode(cipher, key_bytes, nonce_bytes, mac_len, msg_len, assoc_len)
+    made = CcmMode(cipher, key_bytes, nonce_bytes, mac_len, msg_len, assoc_len)
+    if route.part_refused is not None:  # whole messages only (the one-shot AEAD)
+        made._part_refused = route.part_refused
+    return made

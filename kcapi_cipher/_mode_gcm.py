@@ -33,7 +33,7 @@ from _kcapi.errors import KernelUnavailableError, keyring_needs_kernel
 from _kcapi.hash import KernelHash
 from _kcapi.keyring import KeyringKey
 from _kcapi.names import AEAD_CIPHERS, gcm_names
-from _kcapi.af_alg.tfm import Transform
+from _kcapi.transform import Transform
 from _kcapi.backend_info import BackendInfo
 
 from . import _params, _routing

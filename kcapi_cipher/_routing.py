@@ -17,7 +17,7 @@ from typing import Any
 from _kcapi import routing
 from _kcapi.errors import KernelUnavailableError, keyring_needs_kernel
 from _kcapi.keyring import KeyringKey
-from _kcapi.af_alg.tfm import Transform
+from _kcapi.transform import Transform
 from _kcapi.backend_info import BackendInfo
 
 from . import _params, _reference

@@ -6,18 +6,32 @@ a diagnosis must look -- and reads ``/proc/crypto``, ``/proc/sys/crypto``,
 ``/proc/self/status``, ``/proc/modules`` and ``modprobe.d``.  It exits 0
 whenever it ran, whatever it found.
 
-``kcapi doctor --json`` prints one JSON object.  Schema ``kcapi-doctor/4``
+Both kernel interfaces are reported side by side: AF_ALG and ``/dev/crypto``
+(cryptodev-linux); each algorithm row says which one serves it under the
+interface in force (``KCAPI_INTERFACE``) and what each would give.
+
+``kcapi doctor --json`` prints one JSON object.  Schema ``kcapi-doctor/5``
 (within a schema name, fields are only ever added; a removed field or a
-change of meaning gets a new name: /4 adds ``"backend": "none"`` (an algorithm
-no software serves, such as Adiantum, was "fallback" in /3), /3 has no
-``cipher_table``, /2 has no ``restrictions``)::
+change of meaning gets a new name: /5 adds the kernel interfaces (``interface``,
+``cryptodev``, each row's ``interface`` and ``doors``) and the reasons
+``no-cryptodev`` and ``interface-lacks``; /4 adds ``"backend": "none"`` (an
+algorithm no software serves, such as Adiantum, was "fallback" in /3), /3 has
+no ``cipher_table``, /2 has no ``restrictions``)::
 
     {
-      "schema": "kcapi-doctor/4",
+      "schema": "kcapi-doctor/5",
       "kernel": {"release": str, "machine": str},
       "policy": {"backend": "auto"|"kernel"|"software"|null,   # null: invalid
                  "source": "KCAPI_BACKEND"|"default"|"--backend", "error": str|null},
-      "af_alg": {                          # probe: bind hash 'sha256', else 'sha1'
+      "interface": {"chosen": "auto"|"af_alg"|"cryptodev"|null,  # null: invalid (rows: auto)
+                    "source": "KCAPI_INTERFACE"|"default"|"--interface", "error": str|null},
+      "cryptodev": {                       # /dev/crypto: probe hash 'sha256', else 'sha1'
+        "device": str, "present": bool,    # the path, and whether it exists
+        "usable": bool, "probe": str,
+        "reason": null|"no-cryptodev"|"blocked"|"missing"|"refused",
+        "errno": int|null, "errno_name": str|null, "message": str|null
+      },
+      "af_alg": {                          # probe: bind hash 'sha256', else 'sha1' (AF_ALG only)
         "usable": bool,                    # a probe bound
         "probe": str,                      # the algorithm that bound, or the first refused
         "sockets": bool,                   # socket(AF_ALG) itself works
@@ -52,12 +66,19 @@ no software serves, such as Adiantum, was "fallback" in /3), /3 has no
           "backend": "kernel"|"fallback"|"none",  # who serves it under the auto policy
                                            # (none: no software can, e.g. Adiantum)
           "served_by": "kernel"|"software"|"refused",  # under the policy in force
+          "interface": "af_alg"|"cryptodev"|null,  # the door serving it (null: none)
           "driver": null | {"name": str, "driver": str, "module": str,
                             "priority": int, "type": str, "async": bool,
                             "implementation": "generic"|"arch"|"offload"|"unknown"},
           "reason": null|"no-af-alg"|"blocked"|"restricted"|"missing"|"refused"
-                    |"no-kernel-equivalent",
-          "errno": int|null, "errno_name": str|null, "message": str|null
+                    |"no-kernel-equivalent"|"no-cryptodev"|"interface-lacks",
+          "errno": int|null, "errno_name": str|null, "message": str|null,
+          "doors": {                       # each interface on its own, side by side
+            "af_alg"|"cryptodev": {"available": bool, "driver": str|null,
+                                   "implementation": str|null,
+                                   "hardware": bool|null,   # an offload engine (cryptodev:
+                                   "reason": str|null}      #   SIOP_FLAG_KERNEL_DRIVER_ONLY)
+          }
         }, ...
       ]
     }
@@ -83,13 +104,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from _kcapi import names, policy, procfs, restriction, routing
-from _kcapi.af_alg.tfm import Transform
+from _kcapi.cryptodev import device as cryptodev_device
+from _kcapi.transform import Transform
 from _kcapi.errors import NO_EQUIVALENT, KernelUnavailableError
 
 __all__ = ["main", "collect", "render_json", "render_table", "SCHEMA", "Probe", "probes",
            "parse_modprobe", "parse_proc_modules"]
 
-SCHEMA = "kcapi-doctor/4"
+SCHEMA = "kcapi-doctor/5"
 PROG = "kcapi doctor"
 
 FIPS_PATH = "/proc/sys/crypto/fips_enabled"
@@ -272,6 +294,29 @@ def _served_by(available: bool, backend: str | None, software: bool = True) -> s
     return "refused" if backend == policy.KERNEL or not software else "software"
 
 
+#: The kernel interfaces, in the order the table shows them.
+DOORS = (policy.AF_ALG_INTERFACE, policy.CRYPTODEV_INTERFACE)
+
+
+def door_cell(probe: Probe, door: str) -> dict[str, Any]:
+    """What ``door`` alone gives for ``probe``: its driver, or why not."""
+    if not probe.kernel:
+        return {"available": False, "driver": None, "implementation": None, "hardware": None,
+                "reason": NO_EQUIVALENT}
+    with policy.use_interface(door):
+        found = routing.probe(probe.kind, probe.kernel)
+    if isinstance(found, KernelUnavailableError):
+        return {"available": False, "driver": None, "implementation": None, "hardware": None,
+                "reason": found.reason}
+    d = found.driver()
+    implementation = d.implementation if d is not None else "unknown"
+    driver_only = getattr(found, "driver_only", None)
+    hardware = driver_only() if driver_only is not None else implementation == "offload"
+    return {"available": True, "driver": d.driver if d is not None else "unknown",
+            "implementation": "offload" if hardware else implementation,
+            "hardware": hardware, "reason": None}
+
+
 def _driver_fields(tfm: Transform) -> dict[str, Any]:
     """The ``driver`` object of a row, from the transform's ``/proc/crypto`` entry."""
     d = tfm.driver()
@@ -295,24 +340,51 @@ def probe_row(probe: Probe, backend: str | None) -> dict[str, Any]:
     row: dict[str, Any] = {"name": probe.name, "group": probe.group, "kind": probe.kind,
                            "kernel_name": probe.kernel or None}
     if not probe.kernel:
-        row.update(backend="fallback", served_by=_served_by(False, backend), driver=None,
-                   reason=NO_EQUIVALENT, errno=None, errno_name=None,
+        row.update(backend="fallback", served_by=_served_by(False, backend), interface=None,
+                   driver=None, reason=NO_EQUIVALENT, errno=None, errno_name=None,
                    message=f"the kernel crypto API has no equivalent of '{probe.name}'")
-        return row
-    found = routing.probe(probe.kind, probe.kernel)
-    if isinstance(found, KernelUnavailableError):
-        row.update(backend="fallback" if probe.software else "none",
-                   served_by=_served_by(False, backend, probe.software), driver=None,
-                   **_refusal_fields(found))
     else:
-        row.update(backend="kernel", served_by=_served_by(True, backend, probe.software),
-                   driver=_driver_fields(found), reason=None, errno=None, errno_name=None,
-                   message=None)
+        found = routing.probe(probe.kind, probe.kernel)
+        if isinstance(found, KernelUnavailableError):
+            row.update(backend="fallback" if probe.software else "none",
+                       served_by=_served_by(False, backend, probe.software), interface=None,
+                       driver=None, **_refusal_fields(found))
+        else:
+            row.update(backend="kernel", served_by=_served_by(True, backend, probe.software),
+                       interface=found.interface, driver=_driver_fields(found), reason=None,
+                       errno=None, errno_name=None, message=None)
+    row["doors"] = {door: door_cell(probe, door) for door in DOORS}
     return row
 
 
 def af_alg_status() -> dict[str, Any]:
-    """Whether AF_ALG works here: the core's probes (:data:`PROBES`) and the first refusal."""
+    """Whether AF_ALG works here: the core's probes (:data:`PROBES`) on AF_ALG alone, and the
+    first refusal."""
+    with policy.use_interface(policy.AF_ALG_INTERFACE):
+        return _door_status()
+
+
+def cryptodev_status() -> dict[str, Any]:
+    """Whether ``/dev/crypto`` works here: the same probes on it alone."""
+    path = cryptodev_device.path()
+    with policy.use_interface(policy.CRYPTODEV_INTERFACE):
+        found = _door_status()
+    del found["sockets"]
+    return {"device": path, "present": os.path.exists(path), **found}
+
+
+def interface_status() -> dict[str, Any]:
+    """The kernel interface in force, where it came from, or why it is invalid."""
+    source = (policy.INTERFACE_ENV_VAR if os.environ.get(policy.INTERFACE_ENV_VAR)
+              else "default")
+    try:
+        return {"chosen": policy.get_interface(), "source": source, "error": None}
+    except ValueError as exc:
+        return {"chosen": None, "source": source, "error": str(exc)}
+
+
+def _door_status() -> dict[str, Any]:
+    """The probes (:data:`PROBES`) on the interface in force."""
     first = None
     for kind, name in PROBES:
         found = routing.probe(kind, name)
@@ -339,7 +411,7 @@ def policy_status(override: str | None = None) -> dict[str, Any]:
 
 
 def collect(backend_override: str | None = None) -> dict[str, Any]:
-    """Probe the kernel and read the system's settings into a ``kcapi-doctor/4`` report.
+    """Probe the kernel and read the system's settings into a ``kcapi-doctor/5`` report.
 
     Args:
         backend_override: ``--backend``, applied before anything is probed.
@@ -349,18 +421,25 @@ def collect(backend_override: str | None = None) -> dict[str, Any]:
     """
     uname = os.uname()
     pol = policy_status(backend_override)
+    chosen = interface_status()
     restrict = af_alg_restrict_status()
     drivers = procfs.read()
     af_alg = af_alg_status()
-    rows = [probe_row(p, pol["backend"]) for p in probes()]
+    cryptodev = cryptodev_status()
+    with policy.use_interface(chosen["chosen"] or policy.AUTO_INTERFACE):
+        rows = [probe_row(p, pol["backend"]) for p in probes()]
+    with policy.use_interface(policy.AF_ALG_INTERFACE):
+        deprecated = deprecated_af_alg_status(restrict)
     return {
         "schema": SCHEMA,
         "kernel": {"release": uname.release, "machine": uname.machine},
         "policy": pol,
+        "interface": chosen,
+        "cryptodev": cryptodev,
         "af_alg": af_alg,
         "fips": fips_status(),
         "af_alg_restrict": restrict,
-        "deprecated_af_alg": deprecated_af_alg_status(restrict),
+        "deprecated_af_alg": deprecated,
         "seccomp": seccomp_status(),
         "modules": module_status(),
         "proc_crypto": {"readable": os.access(procfs.PROC_CRYPTO, os.R_OK),
@@ -391,6 +470,21 @@ def _af_alg_lines(af: dict[str, Any]) -> list[str]:
     return [head, af["message"] or ""]
 
 
+def _cryptodev_lines(cd: dict[str, Any]) -> list[str]:
+    """The /dev/crypto lines of the table: usable, or the reason and the explanation."""
+    if cd["usable"]:
+        return [f"usable ({cd['device']}; {cd['probe']} has a session)"]
+    head = f"NOT usable: {cd['reason']}{_errno_text(cd['errno'], cd['errno_name'])}"
+    return [head, cd["message"] or ""]
+
+
+def _door_text(cell: dict[str, Any]) -> str:
+    """One door's cell of the table: its driver (``*``: an offload engine), or why not."""
+    if cell["available"]:
+        return cell["driver"] + ("*" if cell["hardware"] else "")
+    return f"({cell['reason']})"
+
+
 def _setting_lines(report: dict[str, Any]) -> list[tuple[str, str]]:
     """(label, value) lines for everything in the report but the algorithms."""
     pol = report["policy"]
@@ -398,6 +492,12 @@ def _setting_lines(report: dict[str, Any]) -> list[tuple[str, str]]:
     seccomp = report["seccomp"]
     modules = report["modules"]
     lines = [("AF_ALG", line) for line in _af_alg_lines(report["af_alg"])]
+    lines += [("/dev/crypto", line) for line in _cryptodev_lines(report["cryptodev"])]
+    chosen = report["interface"]
+    lines.append(("interface", f"{chosen['chosen']} (from {chosen['source']})"
+                  + ("; auto: /dev/crypto where it serves an algorithm, else AF_ALG"
+                     if chosen["chosen"] == policy.AUTO_INTERFACE else "")
+                  if chosen["chosen"] else f"invalid: {chosen['error']} (rows: auto)"))
     lines.append(("kernel", f"{report['kernel']['release']} ({report['kernel']['machine']})"))
     lines.append(("policy", f"{pol['backend']} (from {pol['source']})" if pol["backend"]
                   else f"invalid: {pol['error']}"))
@@ -447,13 +547,15 @@ def _row_cells(row: dict[str, Any]) -> list[str]:
                else "no software implementation")
         note = (note + "; " if note else "") + why
     return [row["name"], row["kind"], row["kernel_name"] or "-", row["backend"],
-            d["driver"] if d else "-", str(d["priority"]) if d else "-",
-            d["implementation"] if d else "-", (d["module"] or "-") if d else "-", note]
+            row["interface"] or "-", d["driver"] if d else "-", str(d["priority"]) if d else "-",
+            d["implementation"] if d else "-", (d["module"] or "-") if d else "-",
+            _door_text(row["doors"][policy.CRYPTODEV_INTERFACE]), note]
 
 
 def render_table(report: dict[str, Any]) -> str:
     """The report as text for people: the settings, then one line per algorithm."""
-    out = ["kcapi doctor: the Linux kernel crypto API (AF_ALG) as this process sees it", ""]
+    out = ["kcapi doctor: the Linux kernel crypto API (AF_ALG, /dev/crypto) as this process "
+           "sees it", ""]
     settings = _setting_lines(report)
     width = max(len(k) for k, _ in settings)
     previous = None
@@ -461,8 +563,8 @@ def render_table(report: dict[str, Any]) -> str:
         label = key if key != previous else ""
         out.append(f"{label:<{width}}  {value}".rstrip())
         previous = key
-    header = ["ALGORITHM", "KIND", "KERNEL NAME", "BACKEND", "DRIVER", "PRIO", "IMPL",
-              "MODULE", "NOTE"]
+    header = ["ALGORITHM", "KIND", "KERNEL NAME", "BACKEND", "DOOR", "DRIVER", "PRIO", "IMPL",
+              "MODULE", "/DEV/CRYPTO", "NOTE"]
     rows = [_row_cells(r) for r in report["algorithms"]]
     widths = [max(len(c[i]) for c in [header] + rows) for i in range(len(header) - 1)]
     out.append("")
@@ -473,6 +575,8 @@ def render_table(report: dict[str, Any]) -> str:
     out.append("")
     out.append(f"{kernel} of {len(report['algorithms'])} algorithms served by the kernel; "
                "the others fall back to software (hashlib, PyCryptodome) under the auto policy.")
+    out.append("DOOR: the kernel interface serving it; /DEV/CRYPTO: what /dev/crypto alone "
+               "gives (a driver, * an offload engine; or why not).")
     return "\n".join(out) + "\n"
 
 

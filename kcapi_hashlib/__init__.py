@@ -1,4 +1,4 @@
-"""``hashlib``, served by the Linux kernel crypto API (AF_ALG).
+"""``hashlib``, served by the Linux kernel crypto API (AF_ALG or /dev/crypto).
 
 ``import kcapi_hashlib as hashlib`` runs code written for ``hashlib``
 unchanged.  Each object is served by the kernel when the backend policy and
@@ -8,7 +8,9 @@ see :mod:`._blake2`).  :func:`backend_info` tells, for any object, which
 served it and why.
 
 Policy: ``KCAPI_BACKEND=auto|kernel|software`` in the environment, or
-:func:`set_backend` / :func:`use_backend`.  Under ``kernel``, whatever the
+:func:`set_backend` / :func:`use_backend`.  The kernel interface (AF_ALG sockets or
+``/dev/crypto``): ``KCAPI_INTERFACE=auto|af_alg|cryptodev``, or :func:`set_interface` /
+:func:`use_interface`.  Under ``kernel``, whatever the
 kernel cannot serve raises :class:`KernelUnavailableError` naming the reason.
 
 Invariants: every public attribute is one object for the life of the process
@@ -34,7 +36,8 @@ from _kcapi.hash import kernel_hash_of, pbkdf2 as _kernel_pbkdf2
 from _kcapi.keyring import KeyringKey
 from _kcapi.names import (BLAKE2B_KERNEL, HASHES, HashSpec, hash_spec, hashlib_name,
                           hmac_kernel_name)
-from _kcapi.policy import get_backend, set_backend, use_backend
+from _kcapi.policy import (get_backend, get_interface, set_backend, set_interface,
+                           use_backend, use_interface)
 from _kcapi.backend_info import BackendInfo
 
 from . import _files, _routes
@@ -52,6 +55,7 @@ __all__ = (
     "shake_128", "shake_256",
     "new", "algorithms_guaranteed", "algorithms_available", "pbkdf2_hmac", "file_digest",
     "backend_info", "get_backend", "set_backend", "use_backend",
+    "get_interface", "set_interface", "use_interface",
     "KernelUnavailableError", "BackendInfo", "KeyringKey",
 ) + (("scrypt",) if hasattr(_hashlib, "scrypt") else ())
 

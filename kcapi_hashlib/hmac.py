@@ -39,7 +39,7 @@ from typing import Any
 
 from _kcapi import policy as _policy
 from _kcapi import routing as _routing
-from _kcapi.af_alg.tfm import Transform
+from _kcapi.transform import Transform
 from _kcapi.errors import keyring_needs_kernel, no_equivalent
 from _kcapi.hash import KernelHash, as_view
 from _kcapi.keyring import KeyringKey

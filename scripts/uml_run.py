@@ -10,7 +10,7 @@ there at the same paths.
 Usage::
 
     scripts/uml_run.py [--kernel PATH] [--timeout S] [--env K=V ...]
-                       [--af-alg-restrict {0,1,2}] [--drop-caps] -- CMD ARG...
+                       [--af-alg-restrict {0,1,2}] [--drop-caps] [--cryptodev] -- CMD ARG...
 
 The command's output streams to this process's stdout; the exit status of
 the command becomes this script's exit status (linux.uml's own says nothing,
@@ -27,6 +27,12 @@ through ``capsh --drop=cap_net_admin,cap_sys_admin`` (uid 0 is kept, so an
 interpreter under /root still runs): the capabilities 7.3's allow-list
 checks, so the command is an unprivileged process for AF_ALG; the init checks
 that neither is left in the command's effective or bounding set.
+
+``/dev/crypto``: the 7.3 kernel built here has cryptodev-linux built in
+(scripts/build-uml-kernel), so its devtmpfs has the node.  It is there for the
+command only with ``--cryptodev`` (a kernel without the driver: exit 123);
+otherwise the init removes it, and the guest is a machine without the module
+loaded (``open`` gives ENOENT), as most machines are.
 """
 
 from __future__ import annotations
@@ -112,11 +118,18 @@ if [ "$DROP_CAPS" = 1 ]; then
     done <<< "$masks"
     [ -z "$held" ] || refuse "capsh --drop left CAP_NET_ADMIN/CAP_SYS_ADMIN in:$held"
 fi
+CRYPTODEV={cryptodev}
+if [ "$CRYPTODEV" = 1 ]; then
+    [ -c /dev/crypto ] || refuse "this kernel ($(uname -r)) has no /dev/crypto (cryptodev-linux is not built in)"
+else
+    rm -f /dev/crypto
+fi
 cd {cwd}
 {exports}
 echo "uml_run: kernel $(uname -r) ready;" \
     "af_alg_restrict=$(cat "$SYSCTL" 2>/dev/null || echo none);" \
-    "caps $([ "$DROP_CAPS" = 1 ] && echo 'without cap_net_admin,cap_sys_admin' || echo 'of root')" >&2
+    "caps $([ "$DROP_CAPS" = 1 ] && echo 'without cap_net_admin,cap_sys_admin' || echo 'of root');" \
+    "/dev/crypto $([ -c /dev/crypto ] && echo present || echo absent)" >&2
 {command}
 echo $? > "$WORK/status"
 halt
@@ -191,11 +204,12 @@ def raise_map_count(path: Path = Path("/proc/sys/vm/max_map_count")) -> None:
 
 
 def run(kernel: str, command: list[str], env: dict[str, str], timeout: float, mem: str,
-        restrict: int | None = None, drop_caps: bool = False) -> int:
+        restrict: int | None = None, drop_caps: bool = False, cryptodev: bool = False) -> int:
     """Boot ``kernel``, run ``command`` inside with ``env``, return its status.
 
     ``restrict`` (0, 1, 2) is written to ``/proc/sys/crypto/af_alg_restrict``
-    first; ``drop_caps`` runs the command without CAP_NET_ADMIN/CAP_SYS_ADMIN.
+    first; ``drop_caps`` runs the command without CAP_NET_ADMIN/CAP_SYS_ADMIN;
+    ``cryptodev`` keeps ``/dev/crypto`` (removed otherwise).
     Returns REGIME_UNAVAILABLE without running it where the guest cannot do that.
     """
     raise_map_count()
@@ -221,6 +235,7 @@ def run(kernel: str, command: list[str], env: dict[str, str], timeout: float, me
                 command=guest_command(command, drop_caps),
                 restrict="" if restrict is None else str(restrict),
                 drop_caps=int(drop_caps),
+                cryptodev=int(cryptodev),
                 unavailable=REGIME_UNAVAILABLE,
             )
         )
@@ -271,6 +286,9 @@ def main(argv: list[str] | None = None) -> int:
                                           "before the command (Linux 7.3+; else exit 123)")
     parser.add_argument("--drop-caps", action="store_true",
                         help=f"run the command without {DROPPED_CAPS} (capsh --drop)")
+    parser.add_argument("--cryptodev", action="store_true",
+                        help="keep /dev/crypto (cryptodev-linux) for the command (else it is "
+                             "removed; a kernel without it: exit 123)")
     parser.add_argument("command", nargs="+", help="command to run inside the guest")
     args = parser.parse_args(argv)
     if not os.access(args.kernel, os.X_OK):
@@ -283,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--env needs K=V, got {item!r}")
         env[key] = value
     return run(args.kernel, args.command, env, args.timeout, args.mem,
-               restrict=args.af_alg_restrict, drop_caps=args.drop_caps)
+               restrict=args.af_alg_restrict, drop_caps=args.drop_caps, cryptodev=args.cryptodev)
 
 
 if __name__ == "__main__":

@@ -115,7 +115,7 @@ def check_doctor(policy: str) -> str:
     out = run(str(bindir / "kcapi"), "doctor", "--json")
     assert out.returncode == 0, f"exit {out.returncode}: {out.stderr.decode()[-500:]}"
     report = json.loads(out.stdout)
-    assert report["schema"] == "kcapi-doctor/4", report.get("schema")
+    assert report["schema"] == "kcapi-doctor/5", report.get("schema")
     assert report["policy"]["backend"] == policy, report["policy"]
     if policy == "kernel":
         assert report["af_alg"]["usable"] is True, report["af_alg"]

@@ -621,9 +621,10 @@ class _Op:
 class _FakeLib:
     """The C library functions hash op sockets use, emulating algif_hash on /dev/null descriptors."""
 
-    def __init__(self, kernel: EmulatedAfAlg, ffi: Any):
+    def __init__(self, kernel: EmulatedAfAlg, ffi: Any, real: Any):
         self.k = kernel
         self.ffi = ffi
+        self.real = real
 
     def accept4(self, fd: int, addr: Any, addrlen: Any, flags: int) -> int:
         return self.k._accept_fd(fd)
@@ -637,7 +638,9 @@ class _FakeLib:
         return self.k._hash_send(fd, pieces, flags)
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(_libc.libc()[1], name)
+        # The real library's (ioctl for a /dev/crypto session finalized meanwhile, ...):
+        # not _libc.libc()'s, which is this emulation while it is installed.
+        return getattr(self.real, name)
 
 
 class EmulatedAfAlg(_syscalls.Kernel):
@@ -666,7 +669,7 @@ class EmulatedAfAlg(_syscalls.Kernel):
     def lib(self, real: tuple[Any, Any]) -> tuple[Any, Any]:
         """``(ffi, lib)`` with this emulation's C functions."""
         ffi = real[0]
-        return ffi, _FakeLib(self, ffi)
+        return ffi, _FakeLib(self, ffi, real[1])
 
     # -- bound sockets --
 

@@ -70,11 +70,20 @@ def kernel_refusal(kind: str, name: str) -> KernelUnavailableError | None:
     return found if isinstance(found, KernelUnavailableError) else None
 
 
+#: Refusals that mean this kernel interface lacks an algorithm outright: the kernel
+#: lacks it (ENOENT, EINVAL from /dev/crypto), or the chosen interface has no such
+#: algorithm at all (/dev/crypto's fixed list, KCAPI_INTERFACE=cryptodev).
+ABSENT = ("missing", "interface-lacks")
+
+
 def require_kernel_alg(kind: str, name: str) -> None:
-    """Skip without AF_ALG here; in the kernel run (REQUIRE_KERNEL) fail instead."""
+    """Skip without AF_ALG here; in the kernel run (REQUIRE_KERNEL) fail instead, unless
+    the kernel interface in use has no such algorithm at all (``interface-lacks``)."""
     why = kernel_refusal(kind, name)
     if why is None:
         return
+    if why.reason == "interface-lacks":
+        pytest.skip(f"this kernel interface lacks {kind} '{name}': {why}")
     if REQUIRE_KERNEL:
         pytest.fail(f"the kernel run cannot serve {kind} '{name}': {why}")
     pytest.skip(f"no kernel {kind} '{name}' here: {why}")
@@ -89,7 +98,7 @@ def optional_kernel_alg(kind: str, name: str) -> None:
     why = kernel_refusal(kind, name)
     if why is None:
         return
-    if REQUIRE_KERNEL and why.reason != "missing":
+    if REQUIRE_KERNEL and why.reason not in ABSENT:
         pytest.fail(f"the kernel run cannot serve {kind} '{name}': {why}")
     pytest.skip(f"this kernel lacks {kind} '{name}': {why}")
 
@@ -121,6 +130,8 @@ def skip_if_refusal_expected(exc: BaseException) -> None:
             return False
         if leaf.reason == "restricted":
             return not REQUIRE_KERNEL
+        if leaf.reason == "interface-lacks":
+            return True
         return (leaf.reason == "missing" and leaf.algorithm in PARTS_SOME_KERNELS_LACK
                 and policy.get_backend() == policy.KERNEL)
 
@@ -136,7 +147,7 @@ def composed_part_missing(part: str) -> KernelUnavailableError | None:
     from _kcapi import policy
 
     why = kernel_refusal("hash", part)
-    if why is not None and why.reason == "missing" and policy.get_backend() == policy.KERNEL:
+    if why is not None and why.reason in ABSENT and policy.get_backend() == policy.KERNEL:
         return why
     return None
 

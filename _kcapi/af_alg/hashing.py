@@ -16,19 +16,21 @@ from __future__ import annotations
 import errno
 from collections.abc import Sequence
 
+from typing import Any
+
 from .. import _syscalls
 from .._constants import MSG_MORE, SPLICE_F_MORE
 from ..atomic import is_interrupt
-from .tfm import Transform
 
 
-def feed(op: int, views: Sequence[memoryview], record: list[int]) -> None:
+def feed(op: int, views: Sequence[memoryview], record: list[int], fresh: bool = False) -> None:
     """One ``send`` of ``views`` into the pending state of ``op``, its outcome appended
-    to ``record`` (see :meth:`_kcapi._syscalls.Kernel.send_recorded`)."""
+    to ``record`` (see :meth:`_kcapi._syscalls.Kernel.send_recorded`).  ``fresh`` is
+    moot: a pooled op socket is reset by the read that finalized it."""
     _syscalls.kernel.send_recorded(op, views, MSG_MORE, record)
 
 
-def final(op: int, held: bytearray, extra: memoryview, size: int) -> bytes:
+def final(op: int, held: bytearray, extra: memoryview, size: int, fresh: bool = False) -> bytes:
     """Feed ``held`` then ``extra`` last (the message then ends) and read the ``size``-byte
     digest; ``op`` is reset.
 
@@ -50,7 +52,17 @@ def close(op: int) -> None:
     _syscalls.kernel.close_fd(op)
 
 
-def pbkdf2(tfm: Transform, digest_size: int, salt: bytes, iterations: int, dklen: int) -> bytes:
+def retire(tfm: Any, op: int) -> None:
+    """An op socket no object needs any more (its pending state unwanted): closed."""
+    _syscalls.kernel.close_fd(op)
+
+
+def drop_other(op: int) -> None:
+    """Close this process's descriptor of an op socket the other process of a fork owns."""
+    _syscalls.kernel.close_fd(op)
+
+
+def pbkdf2(tfm: Any, digest_size: int, salt: bytes, iterations: int, dklen: int) -> bytes:
     """PBKDF2 (RFC 8018) over a keyed ``hmac(<hash>)`` transform of ``digest_size`` bytes.
 
     Each iteration is one HMAC on one reused op socket: a ``send`` (without

@@ -19,12 +19,12 @@ from __future__ import annotations
 import errno
 import socket
 import struct
+from typing import Any
 
 from .. import _syscalls
 from .._constants import (ALG_OP_DECRYPT, ALG_OP_ENCRYPT, ALG_SET_AEAD_ASSOCLEN, ALG_SET_IV,
                           ALG_SET_OP, SOL_ALG)
 from ..forksafe import zero_copy_receive
-from .tfm import Transform
 
 Control = list[tuple[int, int, bytes]]
 
@@ -34,7 +34,7 @@ _OP_DECRYPT = struct.pack("I", ALG_OP_DECRYPT)
 _socket_buffer: int | None = None
 
 
-def socket_limit(tfm: Transform, fallback: int) -> int:
+def socket_limit(tfm: Any, fallback: int) -> int:
     """The smaller of the socket buffers (``SO_SNDBUF``/``SO_RCVBUF`` of the bound socket;
     op sockets get the same defaults), read once per process; ``fallback`` if unreadable."""
     global _socket_buffer

@@ -28,7 +28,8 @@ from ..backend_info import BackendInfo
 from ..descriptors import OUT_OF_DESCRIPTORS, new_descriptor
 from ..errors import drbg_entropy_refusal, keyring_refusal, refusal
 from ..keyring import KeyringKey
-from .pool import DESCRIPTORS, SOCKETS, OpPool
+from ..pool import DESCRIPTORS, SOCKETS, OpPool
+from . import hashing, requests
 
 #: Every live transform, cached or not (keyring-keyed ones are never cached, and
 #: objects keep evicted ones alive): each must drop its idle op sockets in a forked child.
@@ -66,7 +67,12 @@ class Transform:
         sock: the bound socket.
         sockets: idle op sockets as socket objects (skcipher, AEAD, RNG requests).
         fds: idle op sockets as plain descriptors (hash ops).
+        hashing, requests: this interface's request modules (see :mod:`_kcapi.interface`).
     """
+
+    interface = "af_alg"
+    hashing = hashing
+    requests = requests
 
     __slots__ = ("kind", "name", "sock", "sockets", "fds", "_driver", "__weakref__")
 
@@ -145,8 +151,9 @@ class Transform:
         """A :class:`BackendInfo` for objects this transform serves."""
         d = self.driver()
         if d is None:
-            return BackendInfo("kernel", self.name, "unknown", 0, "unknown")
-        return BackendInfo("kernel", self.name, d.driver, d.priority, d.implementation)
+            return BackendInfo("kernel", self.name, "unknown", 0, "unknown", interface="af_alg")
+        return BackendInfo("kernel", self.name, d.driver, d.priority, d.implementation,
+                           interface="af_alg")
 
 
 def drop_all_idle() -> int:

@@ -24,7 +24,7 @@ from Crypto.Hash import CMAC as RefCMAC
 
 import kcapi_cipher
 from _kcapi import _syscalls, aead, policy, rng, transform
-from _kcapi.af_alg.pool import POOL_SIZE
+from _kcapi.pool import POOL_SIZE
 from _kcapi._constants import ALG_SET_KEY, SOL_ALG
 from _kcapi.aead import CounterStream
 from _kcapi.errors import KernelUnavailableError

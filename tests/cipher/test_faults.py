@@ -26,7 +26,8 @@ from ..cipher_support import IV, KEY, KEY32, N12
 from ..fakes import FaultyKernel
 from ..support import fds_in_use, needs_composed_part
 
-pytestmark = [pytest.mark.kernel, pytest.mark.usefixtures("kernel_cbc_and_gcm")]
+# AF_ALG's own mechanisms (see tests/conftest.py af_alg_only): AF_ALG whatever the interface.
+pytestmark = [pytest.mark.kernel, pytest.mark.usefixtures("af_alg_only", "kernel_cbc_and_gcm")]
 
 
 

@@ -123,6 +123,7 @@ def _child_mid_request(cipher: Any, reference: Callable[[], Any]) -> None:
     assert os.waitstatus_to_exitcode(status) == 0
 
 
+@pytest.mark.usefixtures("af_alg_only")  # AF_ALG's own mechanism
 def test_a_child_never_takes_the_op_socket_of_an_evicted_transform():
     cipher = AES.new(KEY, AES.MODE_ECB)
     cipher.encrypt(bytes(16))  # an op socket is now idle in the transform's pool
@@ -133,6 +134,7 @@ def test_a_child_never_takes_the_op_socket_of_an_evicted_transform():
     _child_mid_request(cipher, lambda: RefAES.new(KEY, AES.MODE_ECB))
 
 
+@pytest.mark.usefixtures("af_alg_only")  # AF_ALG's own mechanism
 def test_a_child_never_takes_the_op_socket_of_a_keyring_transform():
     if not keyring_ciphers():
         pytest.skip("this kernel lacks ALG_SET_KEY_BY_KEY_SERIAL")

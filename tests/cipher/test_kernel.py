@@ -20,7 +20,7 @@ from Crypto.Util import Counter
 
 import kcapi_cipher
 from _kcapi import _syscalls, transform
-from _kcapi.af_alg.pool import POOL_SIZE
+from _kcapi.pool import POOL_SIZE
 from _kcapi.skcipher import MAX_REQUEST, request_limit
 from kcapi_cipher import AES, DES3, ChaCha20
 
@@ -115,6 +115,7 @@ def test_64_mib_in_one_call(mode, extra):
     assert cipher.encrypt(data) == RefAES.new(KEY, mode, **kwargs).encrypt(data)
 
 
+@pytest.mark.usefixtures("af_alg_only")  # AF_ALG's own mechanism
 def test_requests_are_bounded_and_read_before_the_next(counting):
     cipher = AES.new(KEY, AES.MODE_CTR, nonce=IV[:8])
     cipher.encrypt(b"warm")  # an op socket in the pool
@@ -136,6 +137,7 @@ def test_requests_are_bounded_and_read_before_the_next(counting):
     ("ecb(aes)", lambda: AES.new(KEY, AES.MODE_ECB)),
     ("chacha20", lambda: ChaCha20.new(key=KEY * 2, nonce=IV[:12])),
 ], ids=["cbc", "ctr", "ecb", "chacha20"])
+@pytest.mark.usefixtures("af_alg_only")  # AF_ALG's own mechanism
 def test_two_syscalls_per_call(counting, name, make):
     require_kernel_alg("skcipher", name)
     cipher = make()
@@ -149,6 +151,7 @@ def test_two_syscalls_per_call(counting, name, make):
     assert fake.calls == []
 
 
+@pytest.mark.usefixtures("af_alg_only")  # AF_ALG's own mechanism
 def test_a_partial_block_is_padded_into_the_same_request(counting):
     cipher = AES.new(KEY, AES.MODE_CTR, nonce=IV[:8])
     ref = RefAES.new(KEY, AES.MODE_CTR, nonce=IV[:8])
@@ -238,6 +241,7 @@ def test_objects_hold_no_descriptor_and_leave_none_behind():
     assert fds_in_use() <= before + transform.KEYED_CACHE_SIZE
 
 
+@pytest.mark.usefixtures("af_alg_only")  # AF_ALG's own mechanism
 def test_the_pool_is_reused():
     tfm = transform.get("skcipher", "cbc(aes)", KEY)
     AES.new(KEY, AES.MODE_CBC, IV).encrypt(b"x" * 16)
@@ -251,6 +255,7 @@ def test_the_pool_is_reused():
 # -- injected faults ---------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("af_alg_only")  # AF_ALG's own mechanism
 @pytest.mark.parametrize("where", [{"recv": 3}, {"sendmsg": 2}, {"recv": 1}])
 @pytest.mark.parametrize("err", [errno.ENOMEM, errno.EINVAL, errno.EIO])
 def test_a_kernel_failure_mid_stream(counting, where, err):
@@ -286,6 +291,7 @@ def _seeked(module, key, nonce):
     ("cbc(aes)", lambda lib: lib.new(KEY, 2, iv=IV)),
     ("chacha20", lambda lib: _seeked(lib, KEY * 2, IV[:12])),
 ])
+@pytest.mark.usefixtures("af_alg_only")  # AF_ALG's own mechanism
 def test_a_failure_before_any_data_leaves_the_object_usable(counting, monkeypatch, name, make):
     """No descriptor for an op socket (EMFILE): the call changed nothing, the object works on."""
     need(name)

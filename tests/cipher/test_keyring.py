@@ -37,6 +37,9 @@ from ..cipher_support import keyring_ciphers, outcome, reference_xts
 from ..fakes import AcceptingKernel, RefusingKernel
 from ..support import kernel_refusal, keyring_gates, require_kernel_alg
 
+# AF_ALG's own mechanisms (see tests/conftest.py af_alg_only): AF_ALG whatever the interface.
+pytestmark = pytest.mark.usefixtures("af_alg_only")
+
 FAKE = KeyringKey(123456, "never-added")
 IV = bytes(range(16, 32))
 N12 = bytes(range(12))

@@ -111,6 +111,7 @@ def test_a_shared_cbc_object_chains_in_the_order_its_lock_grants(monkeypatch):
     assert b"".join(out for _, out in order) == RefAES.new(KEY, AES.MODE_CBC, IV).encrypt(plain)
 
 
+@pytest.mark.usefixtures("af_alg_only")  # AF_ALG's own mechanism
 @pytest.mark.parametrize("construction", ["gcm", "ccm", "chacha20-poly1305", "xchacha20-poly1305"])
 def test_a_shared_aead_object_keeps_keystream_and_tag_in_step(construction):
     """Concurrent piecewise encrypt() calls of zeros: the pieces tile the reference
@@ -214,6 +215,7 @@ def _mixed_round(rng: random.Random, key16: bytes, key32: bytes, kept: _Kept) ->
     return 1
 
 
+@pytest.mark.usefixtures("af_alg_only")  # AF_ALG's own mechanism
 def test_eight_threads_of_mixed_work_on_private_objects():
     keys = [(os.urandom(16), os.urandom(32)) for _ in range(3)]  # shared transforms, cached
 

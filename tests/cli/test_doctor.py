@@ -24,7 +24,7 @@ from kcapi_cli import doctor
 from ..support import KERNEL_GUARANTEED, REQUIRE_KERNEL, kernel_refusal, require_kernel_alg
 
 REASONS = (None, "no-af-alg", "blocked", "restricted", "missing", "refused",
-           "no-kernel-equivalent")
+           "no-kernel-equivalent", "no-cryptodev", "interface-lacks")
 OPT_INT = (int, type(None))
 OPT_STR = (str, type(None))
 OPT_BOOL = (bool, type(None))
@@ -38,11 +38,22 @@ def _forget_probes():
 
 
 def check_schema(report: dict[str, Any]) -> None:
-    """Assert that ``report`` has the documented ``kcapi-doctor/4`` shape."""
-    assert report["schema"] == "kcapi-doctor/4"
-    assert set(report) == {"schema", "kernel", "policy", "af_alg", "fips", "af_alg_restrict",
-                           "deprecated_af_alg", "seccomp", "modules", "proc_crypto",
-                           "algorithms"}
+    """Assert that ``report`` has the documented ``kcapi-doctor/5`` shape."""
+    assert report["schema"] == "kcapi-doctor/5"
+    assert set(report) == {"schema", "kernel", "policy", "interface", "cryptodev", "af_alg",
+                           "fips", "af_alg_restrict", "deprecated_af_alg", "seccomp",
+                           "modules", "proc_crypto", "algorithms"}
+    chosen = report["interface"]
+    assert set(chosen) == {"chosen", "source", "error"}
+    assert chosen["chosen"] in ("auto", "af_alg", "cryptodev", None)
+    assert chosen["source"] in ("KCAPI_INTERFACE", "default")
+    assert (chosen["chosen"] is None) == isinstance(chosen["error"], str)
+    cd = report["cryptodev"]
+    assert set(cd) == {"device", "present", "usable", "probe", "reason", "errno",
+                       "errno_name", "message"}
+    assert isinstance(cd["device"], str) and isinstance(cd["present"], bool)
+    assert cd["usable"] == (cd["reason"] is None) and cd["reason"] in REASONS
+    assert not cd["usable"] or cd["present"]
     assert isinstance(report["kernel"]["release"], str) and report["kernel"]["release"]
     assert isinstance(report["kernel"]["machine"], str)
     pol = report["policy"]
@@ -78,7 +89,18 @@ def check_schema(report: dict[str, Any]) -> None:
     assert rows
     for row in rows:
         assert set(row) == {"name", "group", "kind", "kernel_name", "backend", "served_by",
-                            "driver", "reason", "errno", "errno_name", "message"}
+                            "interface", "driver", "reason", "errno", "errno_name", "message",
+                            "doors"}
+        assert set(row["doors"]) == {"af_alg", "cryptodev"}
+        for door, cell in row["doors"].items():
+            assert set(cell) == {"available", "driver", "implementation", "hardware", "reason"}
+            assert cell["available"] == (cell["reason"] is None) and cell["reason"] in REASONS
+            assert cell["available"] == isinstance(cell["hardware"], bool)
+        # the door serving it gave the same driver on its own
+        if row["interface"] is not None:
+            assert row["doors"][row["interface"]]["available"], row
+            assert row["doors"][row["interface"]]["driver"] == row["driver"]["driver"], row
+        assert (row["interface"] is None) == (row["backend"] != "kernel")
         assert row["group"] in ("hash", "hmac", "mac", "cipher", "aead", "rng")
         assert row["kind"] in ("hash", "skcipher", "aead", "rng")
         assert row["backend"] in ("kernel", "fallback", "none")

@@ -28,8 +28,8 @@ def same_error(ours, reference):
 @pytest.mark.parametrize("bad", ["text", 1, 2.5, None, [1, 2], object()])
 @pytest.mark.parametrize("name", ["sha256", "md5", "sha3_256", "blake2b"])
 def test_update_with_a_non_buffer(name, bad):
-    got = same_error(lambda: kcapi_hashlib.new(name).update(bad),
-                     lambda: hashlib.new(name).update(bad))
+    obj = kcapi_hashlib.new(name)  # a refusal here is this run's to explain (conftest.py)
+    got = same_error(lambda: obj.update(bad), lambda: hashlib.new(name).update(bad))
     ref = outcome(lambda: hashlib.new(name).update(bad))
     assert got[1] == ref[1]
 

@@ -28,6 +28,9 @@ from kcapi_hashlib import hmac
 from ..fakes import FlakyLib
 from ..support import fds_in_use
 
+# AF_ALG's own mechanisms (see tests/conftest.py af_alg_only): AF_ALG whatever the interface.
+pytestmark = pytest.mark.usefixtures("af_alg_only")
+
 BIG = HOLD_LIMIT + 1
 
 
@@ -178,7 +181,8 @@ SECCOMP_CHILD = textwrap.dedent('''
 
 def test_a_seccomp_filter_that_forbids_af_alg():
     done = subprocess.run([sys.executable, "-c", SECCOMP_CHILD], capture_output=True, text=True,
-                          timeout=120, env={**os.environ, "KCAPI_BACKEND": "auto"})
+                          timeout=120, env={**os.environ, "KCAPI_BACKEND": "auto",
+                                            "KCAPI_INTERFACE": "af_alg"})
     if done.returncode == 77:
         pytest.skip("seccomp filters cannot be installed here")
     assert done.returncode == 0, done.stdout + done.stderr

@@ -20,6 +20,9 @@ from kcapi_hashlib import KeyringKey, hmac
 
 from ..support import REQUIRE_KERNEL, keyring_gates, keyring_keys_work, require_kernel_alg
 
+# AF_ALG's own mechanisms (see tests/conftest.py af_alg_only): AF_ALG whatever the interface.
+pytestmark = pytest.mark.usefixtures("af_alg_only")
+
 KEY = bytes(range(32))
 
 

@@ -24,6 +24,9 @@ from kcapi_hashlib import hmac
 
 from ..support import nofile_with_room
 
+# AF_ALG's own mechanisms (see tests/conftest.py af_alg_only): AF_ALG whatever the interface.
+pytestmark = pytest.mark.usefixtures("af_alg_only")
+
 BIG = HOLD_LIMIT + 1
 @pytest.mark.kernel
 def test_low_descriptor_limit(kernel):

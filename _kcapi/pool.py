@@ -1,4 +1,5 @@
-"""A bounded pool of idle operation sockets, for socket objects and plain descriptors alike.
+"""A bounded pool of idle op handles: AF_ALG op sockets (socket objects and plain
+descriptors alike) and ``/dev/crypto`` hash sessions.
 
 An op socket the kernel has reset (a hash op after its final ``recv``, an
 skcipher or AEAD op whose output was all read) is clean: the next request may
@@ -6,10 +7,11 @@ use it as a fresh ``accept()``.  A pool keeps up to :data:`POOL_SIZE` of them
 so that a new object costs no syscall.  Invariant: the pool only ever holds
 clean op sockets, and one taken out is its taker's alone until given back.
 
-Two kinds of op socket share this one mechanism (:class:`OpKind`): socket
+Three kinds of op handle share this one mechanism (:class:`OpKind`): socket
 objects (skcipher, AEAD and RNG requests, which need ``sendmsg`` with control
-messages and ``recv_into``) and plain descriptors (hash ops, driven through
-cffi: see :mod:`_kcapi._libc`).
+messages and ``recv_into``), plain descriptors (hash ops, driven through
+cffi: see :mod:`_kcapi._libc`), and ``/dev/crypto`` sessions
+(:mod:`_kcapi.cryptodev.tfm`), made from their transform rather than a socket.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from .. import _syscalls
-from ..descriptors import new_descriptor
+from . import _syscalls
+from .descriptors import new_descriptor
 
 #: Idle operation sockets kept per pool.
 POOL_SIZE = 4
@@ -40,7 +42,7 @@ class OpKind(Generic[Op]):
             after fork and by finalizers, where a fake layer must not intervene.
     """
 
-    accept: Callable[[socket.socket], Op]
+    accept: Callable[[Any], Op]
     close: Callable[[Op], None]
     close_now: Callable[[Op], None]
 
@@ -71,11 +73,11 @@ DESCRIPTORS: OpKind[int] = OpKind(
 
 
 class OpPool(Generic[Op]):
-    """Idle op sockets of one kind, accepted from one bound socket."""
+    """Idle op handles of one kind, made from one bound socket (or transform)."""
 
     __slots__ = ("_bound", "_kind", "_idle")
 
-    def __init__(self, bound: socket.socket, kind: OpKind[Op]):
+    def __init__(self, bound: Any, kind: OpKind[Op]):
         self._bound = bound
         self._kind = kind
         self._idle: list[Op] = []
@@ -106,6 +108,11 @@ class OpPool(Generic[Op]):
 
     def __len__(self) -> int:
         return len(self._idle)
+
+    def forget(self) -> None:
+        """Drop every idle op handle without closing it (a forked child's copies of
+        ``/dev/crypto`` sessions, which belong to the parent)."""
+        self._idle.clear()
 
     def drain(self) -> int:
         """Close every idle op socket; returns how many were closed.  Never raises.
