@@ -25,7 +25,7 @@ from . import forksafe, policy
 from .af_alg import tfm as af_alg_tfm
 from .af_alg.tfm import drop_all_idle
 from .cryptodev import tfm as cryptodev_tfm
-from .errors import NO_CRYPTODEV, KernelUnavailableError, keyring_needs_kernel
+from .errors import MISSING, NO_CRYPTODEV, KernelUnavailableError, keyring_needs_kernel
 from .keyring import KeyringKey
 from .keytag import key_tag
 
@@ -71,8 +71,10 @@ def _bind_auto(kind: str, name: str) -> Transform:
     what it lacks (SHA-3, BLAKE2b, CMAC, ChaCha20, the DRBG, keyring keys).
 
     Raises:
-        KernelUnavailableError: AF_ALG's refusal (with ``/dev/crypto``'s appended
-            where the device is there and refused too).
+        KernelUnavailableError: AF_ALG's refusal, with ``/dev/crypto``'s appended where the
+            device is there and refused too; ``/dev/crypto``'s first where it found the
+            kernel lacks the algorithm and AF_ALG only said it is closed (its socket
+            family refused, its allow-list): that says more.
     """
     other: KernelUnavailableError | None = None
     if (kind, name) in cryptodev_tfm.abi.ALGORITHMS:
@@ -85,9 +87,10 @@ def _bind_auto(kind: str, name: str) -> Transform:
     except KernelUnavailableError as exc:
         if other is None or other.reason == NO_CRYPTODEV:
             raise
+        first, then = (other, exc) if other.reason == MISSING != exc.reason else (exc, other)
         raise KernelUnavailableError(
-            exc.errno, f"{exc.strerror or exc}; {other.strerror or other}", reason=exc.reason,
-            algorithm=name, step=exc.step) from None
+            first.errno, f"{first.strerror or first}; {then.strerror or then}",
+            reason=first.reason, algorithm=name, step=first.step) from None
 
 
 def _lookup(kind: str, name: str) -> Transform | KernelUnavailableError:

@@ -133,8 +133,8 @@ def locked(method: F) -> F:
     Concurrent calls on one object are serialised, as for hashlib objects: each
     piece of a message is encrypted and authenticated whole, in one order.  The
     call is committed at its end, or undone by a signal handler's exception
-    (see the module's documentation); a call made from inside another
-    (``encrypt_and_digest`` calling ``digest``) is part of it.
+    (see the module's documentation) or a refusal (:class:`KernelUnavailableError`); a
+    call made from inside another (``encrypt_and_digest`` calling ``digest``) is part of it.
     """
     @functools.wraps(method)
     def run(self: KernelAead, *args: Any, **kwargs: Any) -> Any:
@@ -146,9 +146,9 @@ def locked(method: F) -> F:
             try:
                 result = method(self, *args, **kwargs)
             except BaseException as exc:
-                if is_interrupt(exc):
-                    self._settle()  # undo
-                else:
+                if is_interrupt(exc) or isinstance(exc, KernelUnavailableError):
+                    self._settle()  # undo: an interrupt, or a refusal (raised before any
+                else:               # kernel work: a whole message still works after it)
                     self._commit()
                 raise
             self._commit()

@@ -296,6 +296,9 @@ class CcmMode(KernelAead):
                     return sealed[0]
                 dst[:] = sealed[0]
                 return None
+        refusal = self._compose_refusal()
+        if refusal is not None:
+            raise refusal  # whole messages only: the call is undone (see _aead.locked)
         self._to_message()
         self._absorb(plaintext)  # the MAC covers the plaintext, before output= is checked
         src, dst = crypt_views(plaintext, output)
@@ -314,6 +317,9 @@ class CcmMode(KernelAead):
             The plaintext, or ``None`` when ``output`` was given.
         """
         self._begin(DECRYPT, ciphertext)
+        refusal = self._compose_refusal()
+        if refusal is not None:
+            raise refusal  # whole messages only: the call is undone (see _aead.locked)
         src, dst = self._decrypting(ciphertext, output)
         result = self._keystream(src, dst)
         self._absorb(result if output is None else output)
@@ -350,6 +356,9 @@ class CcmMode(KernelAead):
             result = self._open_whole(views[0], received_mac_tag, output, hold, done)
             if result is not NotImplemented:
                 return result
+        refusal = self._compose_refusal()
+        if refusal is not None:
+            raise refusal  # whole messages only: the call is undone (see _aead.locked)
         src, dst = self._decrypting(ciphertext, output)
         return self._open_verified(src, dst, output, received_mac_tag)
 

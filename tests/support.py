@@ -110,11 +110,12 @@ PARTS_SOME_KERNELS_LACK = ("ghash", "poly1305")
 def skip_if_refusal_expected(exc: BaseException) -> None:
     """Skip the test, naming why, when ``exc`` is a refusal this kernel run expects.
 
-    Two kinds, each found by the library's own probe: under the ``kernel`` policy on
+    Three kinds, each found by the library's own probe: under the ``kernel`` policy on
     Linux 7.2+, ``ghash``/``poly1305`` missing outright (GCM and ChaCha20-Poly1305
-    serve whole messages only, through the one-shot AEAD); and, outside the kernel
-    runs (``KCAPI_REQUIRE_KERNEL``), a name ``af_alg_restrict`` keeps from this
-    process.  Test helpers that record exceptions as outcomes call this;
+    serve whole messages only, through the one-shot AEAD); what the chosen kernel
+    interface has no such algorithm for (``interface-lacks``); and, outside the kernel
+    runs (``KCAPI_REQUIRE_KERNEL``), AF_ALG refused by this machine's settings
+    (``af_alg_restrict``, a seccomp filter), where ``/dev/crypto`` passed the test's gate.  Test helpers that record exceptions as outcomes call this;
     conftest.py does for the rest.
     """
     from _kcapi import policy
@@ -128,7 +129,9 @@ def skip_if_refusal_expected(exc: BaseException) -> None:
     def expected(leaf: BaseException) -> bool:
         if not isinstance(leaf, KernelUnavailableError):
             return False
-        if leaf.reason == "restricted":
+        if leaf.reason in ("restricted", "no-af-alg", "blocked"):
+            # This machine's settings refuse AF_ALG (af_alg_restrict, a seccomp filter):
+            # expected outside the kernel runs, where /dev/crypto may pass a test's gate.
             return not REQUIRE_KERNEL
         if leaf.reason == "interface-lacks":
             return True
@@ -183,17 +186,22 @@ def open_fds() -> FdCount:
 
 
 def pooled_sockets() -> int:
-    """Idle op sockets held by the transform pools (bounded by POOL_SIZE each)."""
+    """Idle op sockets held by the transform pools (bounded by POOL_SIZE each); the idle
+    /dev/crypto sessions are no descriptors."""
     from _kcapi import transform
 
-    return sum(t.idle_count() for t in transform.cached())
+    return sum(t.idle_count() for t in transform.cached() if t.interface == "af_alg")
 
 
 def cached_transforms() -> int:
-    """Bound sockets held by the transform caches (one per algorithm, a bounded LRU of keys)."""
+    """Descriptors the transform caches hold: a bound socket per AF_ALG transform (one per
+    algorithm, a bounded LRU of keys), and the /dev/crypto device (one for all its
+    transforms, once opened)."""
     from _kcapi import transform
+    from _kcapi.cryptodev import device
 
-    return len(transform.cached())
+    return (sum(1 for t in transform.cached() if t.interface == "af_alg")
+            + int(device.is_open()))
 
 
 def fds_in_use() -> int:

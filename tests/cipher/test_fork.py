@@ -177,6 +177,7 @@ def test_the_fork_hook_survives_a_transform_being_deallocated():
     assert tfm.idle_count() == 0 and not _is_open(good)
 
 
+@pytest.mark.usefixtures("af_alg_only")  # AF_ALG's own mechanism
 def test_a_fork_waits_for_the_receives_in_flight(monkeypatch):
     """Before Linux 6.5 the kernel writes a receive's output into pages it does not
     pin: a fork meanwhile would make them copy-on-write and the output could land

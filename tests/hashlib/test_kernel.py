@@ -157,6 +157,7 @@ def test_pbkdf2_runs_in_the_kernel_and_matches():
                 hashlib.pbkdf2_hmac(name, b"pw", b"salt", 50, dklen)
 
 
+@pytest.mark.usefixtures("af_alg_only")  # AF_ALG's own mechanism: splice
 @pytest.mark.parametrize("size", [0, 1, 4097, 3 * 1024 * 1024 + 7])
 def test_file_digest_splices_a_regular_file(tmp_path, monkeypatch, size):
     path = tmp_path / "data"
@@ -212,6 +213,7 @@ def _peeked(f):
     return f
 
 
+@pytest.mark.usefixtures("af_alg_only")  # AF_ALG's own mechanism: splice
 @pytest.mark.parametrize("opener,spliced", SPLICED.values(), ids=SPLICED.keys())
 def test_file_digest_splices_only_what_reads_its_descriptor(tmp_path, monkeypatch, opener,
                                                             spliced):
