@@ -34,9 +34,6 @@ SOFTWARE = "software"
 BACKENDS = (AUTO, KERNEL, SOFTWARE)
 ENV_VAR = "KCAPI_BACKEND"
 
-#: The policy in force; ``None`` while it is still the environment's to choose.
-_current: str | None = None
-
 #: Bumped whenever the policy or the kernel probes may have changed: objects'
 #: constructors cache their routing decision under this number.
 generation = 0
@@ -58,15 +55,52 @@ def on_invalidate(listener: Callable[[], None]) -> None:
     _listeners.append(listener)
 
 
-def _from_environment() -> str | ValueError:
-    """The policy ``KCAPI_BACKEND`` names, or the error that explains why it names none."""
-    raw = os.environ.get(ENV_VAR, "")
-    name = raw.strip().lower() or AUTO
-    if name in BACKENDS:
-        return name
-    return ValueError(f"{ENV_VAR}={raw!r} is not one of {', '.join(BACKENDS)} "
-                      f"(case and surrounding blanks are ignored; unset means {AUTO}); "
-                      "fix or unset it, or choose a policy with set_backend()")
+class _Setting:
+    """A process-wide choice among ``choices``: made by :meth:`set` or, until then (and
+    after ``set(None)``), by the environment variable ``env_var``, read at the first
+    :meth:`get` (whitespace around it ignored, any case; unset or blank: ``default``)."""
+
+    def __init__(self, label: str, env_var: str, choices: tuple[str, ...], default: str,
+                 choose: str):
+        self.label = label  # "backend": the word of set()'s error
+        self.env_var = env_var
+        self.choices = choices
+        self.default = default
+        self.choose = choose  # how the environment's error says to choose instead
+        self.current: str | None = None
+
+    def from_environment(self) -> str | ValueError:
+        """The choice ``env_var`` names, or the error that explains why it names none."""
+        raw = os.environ.get(self.env_var, "")
+        name = raw.strip().lower() or self.default
+        if name in self.choices:
+            return name
+        return ValueError(f"{self.env_var}={raw!r} is not one of {', '.join(self.choices)} "
+                          f"(case and surrounding blanks are ignored; unset means "
+                          f"{self.default}); fix or unset it, or {self.choose}")
+
+    def get(self) -> str:
+        if self.current is None:
+            found = self.from_environment()
+            if isinstance(found, ValueError):
+                raise found
+            self.current = found
+        return self.current
+
+    def set(self, name: str | None) -> str | None:
+        if name is not None and name not in self.choices:
+            raise ValueError(f"{self.label} must be one of {', '.join(self.choices)}, "
+                             f"not {name!r}")
+        previous = self.current
+        if previous is None:
+            found = self.from_environment()
+            previous = None if isinstance(found, ValueError) else found
+        self.current = name
+        invalidate()
+        return previous
+
+
+_backend = _Setting("backend", ENV_VAR, BACKENDS, AUTO, "choose a policy with set_backend()")
 
 
 def get_backend() -> str:
@@ -76,13 +110,7 @@ def get_backend() -> str:
         ValueError: no policy was set and ``KCAPI_BACKEND`` holds none of the three
             names (raised again on every call until :func:`set_backend` is called).
     """
-    global _current
-    if _current is None:
-        found = _from_environment()
-        if isinstance(found, ValueError):
-            raise found
-        _current = found
-    return _current
+    return _backend.get()
 
 
 def set_backend(name: str | None) -> str | None:
@@ -103,16 +131,7 @@ def set_backend(name: str | None) -> str | None:
     Raises:
         ValueError: for any other name.
     """
-    global _current
-    if name is not None and name not in BACKENDS:
-        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {name!r}")
-    previous = _current
-    if previous is None:
-        found = _from_environment()
-        previous = None if isinstance(found, ValueError) else found
-    _current = name
-    invalidate()
-    return previous
+    return _backend.set(name)
 
 
 @contextmanager
@@ -137,18 +156,8 @@ CRYPTODEV_INTERFACE = "cryptodev"
 INTERFACES = (AUTO_INTERFACE, AF_ALG_INTERFACE, CRYPTODEV_INTERFACE)
 INTERFACE_ENV_VAR = "KCAPI_INTERFACE"
 
-#: The interface in force; ``None`` while it is still the environment's to choose.
-_interface: str | None = None
-
-
-def _interface_from_environment() -> str | ValueError:
-    raw = os.environ.get(INTERFACE_ENV_VAR, "")
-    name = raw.strip().lower() or AUTO_INTERFACE
-    if name in INTERFACES:
-        return name
-    return ValueError(f"{INTERFACE_ENV_VAR}={raw!r} is not one of {', '.join(INTERFACES)} "
-                      f"(case and surrounding blanks are ignored; unset means {AUTO_INTERFACE}); "
-                      "fix or unset it, or choose one with set_interface()")
+_interface = _Setting("interface", INTERFACE_ENV_VAR, INTERFACES, AUTO_INTERFACE,
+                      "choose one with set_interface()")
 
 
 def get_interface() -> str:
@@ -167,13 +176,7 @@ def get_interface() -> str:
         ValueError: ``KCAPI_INTERFACE`` names none of the three (on every call, until
             :func:`set_interface` is called).
     """
-    global _interface
-    if _interface is None:
-        found = _interface_from_environment()
-        if isinstance(found, ValueError):
-            raise found
-        _interface = found
-    return _interface
+    return _interface.get()
 
 
 def set_interface(name: str | None) -> str | None:
@@ -189,16 +192,7 @@ def set_interface(name: str | None) -> str | None:
     Raises:
         ValueError: for any other name.
     """
-    global _interface
-    if name is not None and name not in INTERFACES:
-        raise ValueError(f"interface must be one of {', '.join(INTERFACES)}, not {name!r}")
-    previous = _interface
-    if previous is None:
-        found = _interface_from_environment()
-        previous = None if isinstance(found, ValueError) else found
-    _interface = name
-    invalidate()
-    return previous
+    return _interface.set(name)
 
 
 @contextmanager

@@ -226,7 +226,7 @@ def test_accepted_spellings(raw, expected):
 
 def test_set_backend_ignores_the_environment(monkeypatch):
     # As in a fresh process whose KCAPI_BACKEND is bad.
-    monkeypatch.setattr(policy, "_current", None)
+    monkeypatch.setattr(policy._backend, "current", None)
     monkeypatch.setenv("KCAPI_BACKEND", "garbage")
     with pytest.raises(ValueError, match="KCAPI_BACKEND='garbage'"):
         policy.get_backend()
@@ -243,7 +243,7 @@ def test_set_backend_ignores_the_environment(monkeypatch):
 
 
 def test_set_backend_returns_the_environments_policy_without_caching_a_bad_one(monkeypatch):
-    monkeypatch.setattr(policy, "_current", None)
+    monkeypatch.setattr(policy._backend, "current", None)
     monkeypatch.setenv("KCAPI_BACKEND", " Software ")
     assert policy.set_backend("kernel") == "software"
     assert policy.get_backend() == "kernel"
