@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from _kcapi import names, restriction, transform
+from _kcapi import names, policy, restriction, transform
 from kcapi_cli import __main__ as cli
 from kcapi_cli import doctor
 
@@ -135,15 +135,18 @@ def row(report: dict[str, Any], name: str) -> dict[str, Any]:
 
 def test_json_schema_and_the_real_probe(capsys):
     report = run_json(capsys)
-    af = report["af_alg"]
-    refusals = [kernel_refusal(*probe) for probe in doctor.PROBES]  # sha256, else sha1
-    if None in refusals:
-        bound = doctor.PROBES[refusals.index(None)]
-        assert af["usable"] and af["probe"] == f"{bound[0]} '{bound[1]}'"
-    else:  # no AF_ALG: the report says why, from the first probe
-        why = refusals[0]
-        assert not af["usable"] and af["reason"] == why.reason and af["errno"] == why.errno
-        assert af["message"] == str(why)
+    # Each door's entry is what the core's probes on that door alone say (sha256, else sha1).
+    for door in ("af_alg", "cryptodev"):
+        entry = report[door]
+        with policy.use_interface(door):
+            refusals = [kernel_refusal(*probe) for probe in doctor.PROBES]
+        if None in refusals:
+            bound = doctor.PROBES[refusals.index(None)]
+            assert entry["usable"] and entry["probe"] == f"{bound[0]} '{bound[1]}'", entry
+        else:  # the door is closed: the report says why, from the first probe
+            why = refusals[0]
+            assert not entry["usable"] and entry["reason"] == why.reason, entry
+            assert entry["errno"] == why.errno and entry["message"] == str(why), entry
     # Every row is what the core's own probe of its algorithm says, nothing assumed
     # from sha256 (under af_alg_restrict=1 an unprivileged process has sha1, not sha256).
     for r in report["algorithms"]:
