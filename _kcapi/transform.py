@@ -96,7 +96,12 @@ def _bind_auto(kind: str, name: str) -> Transform:
 def _lookup(kind: str, name: str) -> Transform | KernelUnavailableError:
     """The cached unkeyed transform or refusal for ``(kind, name)`` on the interface in
     force, binding on first use."""
-    slot = (policy.get_interface(), kind, name)
+    return _probed((policy.get_interface(), kind, name))
+
+
+def _probed(slot: tuple[str, str, str]) -> Transform | KernelUnavailableError:
+    """The cached unkeyed transform or refusal of ``(interface, kind, name)``, binding on
+    first use."""
     found = _unkeyed.get(slot)
     if found is None:
         forksafe.install()  # before the lock is first taken
@@ -104,7 +109,7 @@ def _lookup(kind: str, name: str) -> Transform | KernelUnavailableError:
             found = _unkeyed.get(slot)
             if found is None:
                 try:
-                    found = _bind(slot[0], kind, name)
+                    found = _bind(*slot)
                 except KernelUnavailableError as exc:
                     # Cached without the frames it was raised in (see fresh()).
                     found = exc.fresh()
@@ -119,15 +124,7 @@ def _keyring_transform(kind: str, name: str, key: KeyringKey,
     if policy.get_interface() == policy.CRYPTODEV_INTERFACE:
         raise keyring_needs_kernel(key, name, "/dev/crypto takes no keys from the keyring "
                                    f"(the kernel interface is '{policy.CRYPTODEV_INTERFACE}')")
-    slot = (policy.AF_ALG_INTERFACE, kind, name)
-    found = _unkeyed.get(slot)
-    if found is None:
-        with _lock:
-            try:
-                found = af_alg_tfm.Transform(kind, name)
-            except KernelUnavailableError as exc:
-                found = exc.fresh()
-            _unkeyed[slot] = found
+    found = _probed((policy.AF_ALG_INTERFACE, kind, name))
     if isinstance(found, KernelUnavailableError):
         raise keyring_needs_kernel(key, name, found.strerror or str(found), found.errno)
     return af_alg_tfm.Transform(kind, name, key, authsize)
