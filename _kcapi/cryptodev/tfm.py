@@ -57,12 +57,6 @@ def _new_session(fd: int, ids: tuple[int, int], key: bytes | None, mackey: bytes
     return int(sop.ses)
 
 
-def free_session(fd: int, ses: int) -> None:
-    """``CIOCFSESSION``."""
-    ffi, _ = _libc.libc()
-    _syscalls.kernel.ioctl(fd, abi.ioctls()["CIOCFSESSION"], ffi.new("uint32_t *", ses))
-
-
 class _SharedSession:
     """The pool of a cipher transform: its one session, handed to every request."""
 
@@ -104,7 +98,7 @@ class Transform:
     requests = requests
 
     __slots__ = ("kind", "name", "fd", "session", "sockets", "fds", "_ids", "_mackey",
-                 "_shared", "_info", "__weakref__")
+                 "_shared", "_info", "_named", "__weakref__")
 
     def __init__(self, kind: str, name: str, key: bytes | None = None,
                  authsize: int | None = None):
@@ -115,6 +109,7 @@ class Transform:
         self.fd = device.descriptor(kind, name)
         self._shared = False
         self._info: BackendInfo | None = None
+        self._named: tuple[str, bool] | None | object = _UNASKED
         self._mackey: bytes | None = None
         cipher_key: bytes | None = None
         if kind == "hash":
@@ -146,7 +141,7 @@ class Transform:
         try:
             return hashing.one_shot(self.fd, ses, key, _DIGEST_SIZES[inner])
         finally:
-            free_session(self.fd, ses)
+            hashing.close(ses)
 
     def new_session(self) -> int:
         """A new hash session in its initial state (the key again, for an HMAC)."""
@@ -174,16 +169,23 @@ class Transform:
         """In a forked child: forget the pooled sessions (the parent's), freeing none."""
         self.fds.forget()
 
+    def session_info(self) -> tuple[str, bool] | None:
+        """``(driver name, driver only)`` as ``CIOCGSESSINFO`` gives them, asked once
+        (see :func:`_ask_session_info`)."""
+        if self._named is _UNASKED:
+            self._named = _ask_session_info(self)
+        return self._named  # type: ignore[return-value]
+
     def driver(self) -> procfs.Driver | None:
         """The ``/proc/crypto`` entry of the driver ``CIOCGSESSINFO`` names (``None`` if none)."""
-        named = session_info(self)
+        named = self.session_info()
         if named is None:
             return None
         return next((d for d in procfs.read() if d.driver == named[0]), None)
 
     def driver_only(self) -> bool:
         """Whether the driver is one only the kernel can use (SIOP_FLAG_KERNEL_DRIVER_ONLY)."""
-        named = session_info(self)
+        named = self.session_info()
         return named is not None and named[1]
 
     def info(self) -> BackendInfo:
@@ -199,7 +201,7 @@ class Transform:
         session = getattr(self, "session", None)
         if session is not None and self.kind != "hash" and not self._shared:
             try:
-                free_session(self.fd, session)
+                hashing.close(session)
             except Exception:  # interpreter shutdown
                 pass
 
@@ -211,18 +213,21 @@ _DIGEST_SIZES = {"md5": 16, "sha1": 20, "rmd160": 20, "sha224": 28, "sha256": 32
 def _free_now(ses: int) -> None:
     """Free a session, never raising (finalizers)."""
     try:
-        free_session(device.current(), ses)
+        hashing.close(ses)
     except Exception:
         pass
 
 
 _HASH_SESSIONS: OpKind[int] = OpKind(
     accept=lambda tfm: tfm.new_session(),
-    close=lambda ses: free_session(device.current(), ses),
+    close=hashing.close,
     close_now=_free_now)
 
+#: :attr:`Transform._named` before ``CIOCGSESSINFO`` was asked.
+_UNASKED = object()
 
-def session_info(tfm: Transform) -> tuple[str, bool] | None:
+
+def _ask_session_info(tfm: Transform) -> tuple[str, bool] | None:
     """``CIOCGSESSINFO`` on the transform's session: ``(driver name, driver only)``, the
     latter SIOP_FLAG_KERNEL_DRIVER_ONLY (an offload engine, not generic C or CPU
     instructions); ``None`` when the driver will not say."""
@@ -241,7 +246,7 @@ def session_info(tfm: Transform) -> tuple[str, bool] | None:
 def _describe(tfm: Transform) -> BackendInfo:
     """The driver ``CIOCGSESSINFO`` names, with its priority from ``/proc/crypto``; a
     driver-only one is an offload engine whatever its name says."""
-    named = session_info(tfm)
+    named = tfm.session_info()
     if named is None:
         return BackendInfo("kernel", tfm.name, "unknown", 0, "unknown", interface=INTERFACE)
     driver, driver_only = named
