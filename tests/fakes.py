@@ -12,6 +12,8 @@ subclass installed as ``_syscalls.kernel``:
   :class:`RefusingBinds`), interrupted (:class:`InterruptedReceives`), slowed
   (:class:`PausingAfterSend`, :class:`SlowReceive`) or cut short (:class:`ShortAeadSend`,
   :class:`ShortAeadRecv`); :class:`AcceptingKernel` binds and keys anything.
+- :class:`DeviceKernel`: ``/dev/crypto`` refusing its open or its sessions (the
+  tests of tests/cryptodev/test_errors.py).
 - :class:`EmulatedAfAlg`: AF_ALG emulated with hashlib and PyCryptodome at the level of
   the system calls (hash op sockets are real descriptors of /dev/null driven through a
   stand-in for cffi's C library, so ``Kernel.send_recorded`` and the other cffi paths run
@@ -38,6 +40,7 @@ from Crypto.Hash import CMAC
 from Crypto.Hash.Poly1305 import Poly1305_MAC
 
 from _kcapi import _libc, _syscalls, transform
+from _kcapi.cryptodev import abi
 from _kcapi._constants import (ALG_OP_ENCRYPT, ALG_SET_AEAD_ASSOCLEN, ALG_SET_AEAD_AUTHSIZE,
                                ALG_SET_IV, ALG_SET_KEY, ALG_SET_KEY_BY_KEY_SERIAL, ALG_SET_OP,
                                MSG_MORE, SOL_ALG)
@@ -808,3 +811,27 @@ class EmulatedAfAlg(_syscalls.Kernel):
         data += piece
         self._hash_data[dst] = data
         return len(piece)
+
+
+class DeviceKernel(_syscalls.Kernel):
+    """``/dev/crypto`` refusing: opens ``/dev/null`` as the device (or refuses with
+    ``open_errno``); every CIOCGSESSION fails with ``session_errno``."""
+
+    emulates = "cryptodev"  # (tests/conftest.py: not an AF_ALG stand-in)
+
+    def __init__(self, open_errno: int = 0, session_errno: int = errno.EINVAL):
+        self.open_errno = open_errno
+        self.session_errno = session_errno
+        self.opened: list[int] = []
+
+    def open_device(self, path):
+        if self.open_errno:
+            raise OSError(self.open_errno, os.strerror(self.open_errno), path)
+        fd = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+        self.opened.append(fd)
+        return fd
+
+    def ioctl(self, fd, request, arg):
+        if request == abi.ioctls()["CIOCGSESSION"]:
+            raise OSError(self.session_errno, os.strerror(self.session_errno))
+        raise AssertionError(f"unexpected ioctl {request:#x}")

@@ -1,7 +1,7 @@
 """/dev/crypto refusals, explained as AF_ALG's are: no device, no permission, an algorithm
 the driver cannot allocate, a rejected key; clear errors under ``kernel``, the faithful
 fallback (with the reason) under ``auto``.  Driven through a stand-in for the syscall
-layer, so these run on every machine.
+layer (``tests.fakes.DeviceKernel``), so these run on every machine.
 """
 
 from __future__ import annotations
@@ -19,29 +19,7 @@ from _kcapi.cryptodev import abi, device
 from _kcapi.errors import KernelUnavailableError
 from kcapi_cipher import AES, backend_info as cipher_info
 
-
-class DeviceKernel(_syscalls.Kernel):
-    """Opens ``/dev/null`` as the device (or refuses with ``open_errno``); every
-    CIOCGSESSION fails with ``session_errno``."""
-
-    emulates = "cryptodev"  # (tests/conftest.py: not an AF_ALG stand-in)
-
-    def __init__(self, open_errno: int = 0, session_errno: int = errno.EINVAL):
-        self.open_errno = open_errno
-        self.session_errno = session_errno
-        self.opened: list[int] = []
-
-    def open_device(self, path):
-        if self.open_errno:
-            raise OSError(self.open_errno, os.strerror(self.open_errno), path)
-        fd = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
-        self.opened.append(fd)
-        return fd
-
-    def ioctl(self, fd, request, arg):
-        if request == abi.ioctls()["CIOCGSESSION"]:
-            raise OSError(self.session_errno, os.strerror(self.session_errno))
-        raise AssertionError(f"unexpected ioctl {request:#x}")
+from ..fakes import DeviceKernel
 
 
 @pytest.fixture
